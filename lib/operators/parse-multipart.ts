@@ -1,0 +1,232 @@
+/**
+ * parseMultipart: the operator that turns a chunk Observable into an Observable of parts.
+ */
+import { asyncScheduler, map, Observable, scan, TimeoutError, type OperatorFunction, type Subscription } from 'rxjs';
+import { MultipartError } from '../errors.js';
+import { resolveMultipartType } from '../parser/boundary.js';
+import { resolveLimits, type Limits } from '../parser/limits.js';
+import {
+  createParserState,
+  EVENT_DATA,
+  EVENT_END,
+  EVENT_ERROR,
+  EVENT_PART_END,
+  EVENT_PART_START,
+  finish,
+  step,
+  type ParserEvent,
+} from '../parser/multipart-parser.js';
+import type { HeaderCharset } from '../parser/text-decoding.js';
+import { backpressureOf, type Backpressure } from './backpressure.js';
+import { PartStream, type Part, type PartOwner } from './part.js';
+
+/** Options of a parse. */
+export interface ParseOptions {
+  /** Limits; each one merges over its default. See the README's limits table. */
+  readonly limits?: Limits;
+  /** Keep the client's path in `filename` instead of its basename. Default false. */
+  readonly preservePath?: boolean;
+  /** Charset of header bytes: 'utf8' (browsers, default) or 'latin1'. */
+  readonly defParamCharset?: HeaderCharset;
+  /**
+   * Pauses and resumes the source when too many bytes wait to be consumed. Defaults to the control
+   * carried by a `fromReadable`/`fromWebStream` source piped straight in.
+   */
+  readonly backpressure?: Backpressure;
+  /** Bytes handed out and not yet consumed above which the source is paused. Default 1 MiB. */
+  readonly highWaterMark?: number;
+  /**
+   * Milliseconds the source may stay paused with no byte consumed before the parse fails with
+   * STALLED (a part nobody reads or discards). Default 30000.
+   */
+  readonly stallTimeout?: number;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const DEFAULT_STALL_TIMEOUT = 30_000;
+
+/**
+ * Parses a multipart body as it streams: chunks in, parts out, each part's bytes in its `body$`.
+ * Cold and lazy; completes right after the closing delimiter (and releases the source), so
+ * `fromEvent(req, 'data')` works as a source.
+ *
+ * Errors are {@link MultipartError}s through the Observable: NOT_MULTIPART, MISSING_BOUNDARY,
+ * INVALID_BOUNDARY, MALFORMED_*, INVALID_CONTENT_DISPOSITION, UNEXPECTED_END, LIMIT_*, STALLED,
+ * SOURCE_ERROR, TIMEOUT, INVALID_CHUNK. An error also errors the current part's body$.
+ *
+ * @param contentTypeOrBoundary the request's Content-Type (`multipart/form-data; boundary=x`) or a bare boundary.
+ * @param options limits, decoding, backpressure.
+ * @returns an operator from byte chunks to parts.
+ * @example
+ * fromReadable(req).pipe(
+ *   parseMultipart(req.headers['content-type']),
+ *   concatMap((part) => part.body$.pipe(toArray(), map((chunks) => [part.name, Buffer.concat(chunks)]))),
+ * )
+ */
+export function parseMultipart(contentTypeOrBoundary: string, options: ParseOptions = {}): OperatorFunction<Uint8Array, Part> {
+  return (source) =>
+    new Observable<Part>((subscriber) => {
+      const type = resolveMultipartType(contentTypeOrBoundary);
+      if (type instanceof MultipartError) return subscriber.error(type);
+      const limits = resolveLimits(options.limits);
+      if (typeof limits === 'string') return subscriber.error(new TypeError(`limits.${limits} must be a number >= 0`));
+      const state = createParserState(type.boundary, {
+        limits,
+        isFormData: type.subtype === 'form-data',
+        preservePath: options.preservePath === true,
+        defParamCharset: options.defParamCharset ?? 'utf8',
+      });
+      const backpressure = options.backpressure ?? backpressureOf(source);
+      const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+      const stallTimeout = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+
+      // The part whose bytes are arriving; undefined between parts.
+      let current: PartStream | undefined;
+      // Bytes handed out and not yet consumed, over all parts: the backpressure measure.
+      let inFlight = 0;
+      let isPaused = false;
+      // Parts holding bytes, to name the one at fault when the parse stalls.
+      const holders = new Set<PartStream>();
+      // When a held byte was last consumed, and the pending stall check.
+      let lastProgress = 0;
+      let stallCheck: Subscription | undefined;
+      // The subscriber left while a part was being read: finish that part (as groupBy keeps its
+      // source for a subscribed group), then release the source.
+      let isTearingDown = false;
+      // The parse ended (closing delimiter, error or teardown): later source events are ignored.
+      let isStopped = false;
+      let sourceSubscription: Subscription | undefined;
+
+      const owner: PartOwner = {
+        hold(part, bytes) {
+          if (part.held === 0) holders.add(part);
+          part.held += bytes;
+          inFlight += bytes;
+          if (!isPaused && inFlight > highWaterMark && backpressure !== undefined && !isStopped) {
+            isPaused = true;
+            backpressure.pause();
+            lastProgress = asyncScheduler.now();
+            stallCheck ??= asyncScheduler.schedule(checkStall, stallTimeout);
+          }
+        },
+        release(part, bytes) {
+          const freed = Math.min(bytes, part.held);
+          part.held -= freed;
+          if (part.held === 0) holders.delete(part);
+          inFlight -= freed;
+          if (!isPaused) return;
+          lastProgress = asyncScheduler.now();
+          if (inFlight <= highWaterMark / 2) {
+            isPaused = false;
+            stallCheck?.unsubscribe();
+            stallCheck = undefined;
+            if (!isStopped) backpressure!.resume();
+          }
+        },
+        detach(part) {
+          if (isTearingDown && part === current) stop();
+        },
+      };
+
+      function checkStall(): void {
+        stallCheck = undefined;
+        if (!isPaused || isStopped) return;
+        const idle = asyncScheduler.now() - lastProgress;
+        if (idle < stallTimeout) {
+          stallCheck = asyncScheduler.schedule(checkStall, stallTimeout - idle);
+          return;
+        }
+        const waiting = holders.values().next().value ?? current;
+        fail(new MultipartError('STALLED', {
+          message: waiting === undefined
+            ? `No byte was consumed for ${stallTimeout} ms while the source was paused.`
+            : `Part ${waiting.index} (${JSON.stringify(waiting.name)}) held ${waiting.held} bytes unconsumed for ${stallTimeout} ms while the source was paused: subscribe its body$ or call discard().`,
+          ...(waiting === undefined ? {} : { partIndex: waiting.index, fieldName: waiting.name }),
+          ...(waiting?.filename === undefined ? {} : { filename: waiting.filename }),
+        }));
+      }
+
+      function dispatch(events: ParserEvent[]): void {
+        for (let i = 0; i < events.length && !isStopped; i++) {
+          const event = events[i]!;
+          switch (event.type) {
+            case EVENT_PART_START:
+              if (isTearingDown) return stop();
+              current = new PartStream(event.part, owner);
+              subscriber.next(current);
+              break;
+            case EVENT_DATA:
+              current!.push(toBuffer(event.data));
+              break;
+            case EVENT_PART_END: {
+              const part = current!;
+              current = undefined;
+              part.end();
+              if (isTearingDown) return stop();
+              break;
+            }
+            case EVENT_END:
+              stop();
+              return subscriber.complete();
+            case EVENT_ERROR:
+              return fail(event.error);
+          }
+        }
+      }
+
+      function fail(error: MultipartError): void {
+        const part = current;
+        current = undefined;
+        stop();
+        // The part first: a concatMap reading it reports this error, not a bare teardown.
+        part?.fail(error);
+        subscriber.error(error);
+      }
+
+      function stop(): void {
+        if (isStopped) return;
+        isStopped = true;
+        stallCheck?.unsubscribe();
+        stallCheck = undefined;
+        sourceSubscription?.unsubscribe();
+      }
+
+      sourceSubscription = source.pipe(map(toChunk), scan(step, state)).subscribe({
+        next: (parser) => dispatch(parser.events),
+        error: (error: unknown) => {
+          if (!isStopped) fail(toMultipartError(error));
+        },
+        complete: () => {
+          if (!isStopped) dispatch(finish(state).events);
+        },
+      });
+      // A synchronous source may have finished the parse before subscribe() returned.
+      if (isStopped) sourceSubscription.unsubscribe();
+
+      return () => {
+        if (isStopped) return;
+        if (current?.isActive === true) isTearingDown = true;
+        else stop();
+      };
+    });
+}
+
+function toChunk(value: Uint8Array): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new MultipartError('INVALID_CHUNK', {
+    message: `The source emitted ${typeof value === 'string' ? 'a string (was setEncoding called?)' : typeof value}; parseMultipart needs Uint8Array chunks.`,
+  });
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A source's error as a MultipartError: kept if it is one, TIMEOUT for RxJS `timeout`, else SOURCE_ERROR. */
+export function toMultipartError(error: unknown): MultipartError {
+  if (error instanceof MultipartError) return error;
+  if (error instanceof TimeoutError) return new MultipartError('TIMEOUT', { message: 'The source sent nothing within its timeout.', cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  return new MultipartError('SOURCE_ERROR', { message: `The source failed: ${message}`, cause: error });
+}

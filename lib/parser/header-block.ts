@@ -1,0 +1,88 @@
+/**
+ * A part's header block (the lines between a delimiter and the blank line) as a record of
+ * lower-cased names to values.
+ */
+import type { MultipartErrorCode } from '../errors.js';
+import { isTchar, isWhitespace, lowerCaseSlice } from './ascii.js';
+import { parseHeaderParams } from './header-params.js';
+import { HeaderRecord } from './header-record.js';
+
+/** Why a header block was refused. */
+export class HeaderBlockError {
+  constructor(readonly code: MultipartErrorCode, readonly message: string) {}
+}
+
+/**
+ * Splits header text into `name → value`. Names are lower-cased; repeated headers are joined with
+ * ", " (RFC 9110 §5.3), except Content-Disposition and Content-Type, which must be single.
+ *
+ * Two kinds of line continue the previous header instead of starting one:
+ * - a line inside a quoted string left open by the previous line: a raw CR LF that a client (Go's
+ *   mime/multipart) put in a quoted name or filename. It is kept in the value as CR LF;
+ * - a line starting with a space or tab (obs-fold, RFC 5322 §2.2.3): unfolded to one space.
+ * Any other line without `name:` is malformed.
+ *
+ * @param text the block, without the blank line that ends it.
+ * @param maxPairs limits.headerPairs.
+ * @returns a record without prototype (a header named `__proto__` is just a header), or the error.
+ */
+export function parseHeaderBlock(text: string, maxPairs: number): Record<string, string> | HeaderBlockError {
+  const headers = new HeaderRecord();
+  const length = text.length;
+  let pairs = 0;
+  let lastName = '';
+  // The last header's value with its trailing whitespace: inside a quoted string left open at the
+  // end of a line, that whitespace is data.
+  let lastRaw = '';
+  let start = 0;
+  while (start < length) {
+    let end = text.indexOf('\r\n', start);
+    if (end === -1) end = length;
+    let at = start;
+    while (at < end && isTchar(text.charCodeAt(at))) at++;
+    // RFC 9110 §5.1: a name is a token directly followed by ':'.
+    if (at > start && at < end && text.charCodeAt(at) === 58 /* : */) {
+      const name = lowerCaseSlice(text, start, at, KNOWN_NAMES);
+      at++;
+      while (at < end && isWhitespace(text.charCodeAt(at))) at++;
+      const raw = text.slice(at, end);
+      if (++pairs > maxPairs) return new HeaderBlockError('LIMIT_HEADER_PAIRS', `More than ${maxPairs} header lines in a part.`);
+      const previous = headers[name];
+      if (previous === undefined) {
+        lastRaw = raw;
+      } else if (name === 'content-disposition' || name === 'content-type') {
+        return new HeaderBlockError('MALFORMED_HEADER', `The part repeats the ${name} header.`);
+      } else {
+        lastRaw = `${previous}, ${raw}`;
+      }
+      headers[name] = trimEnd(lastRaw);
+      lastName = name;
+    } else if (lastName === '') {
+      return malformedLine(text, start, end);
+    } else if (lastRaw.includes('"') && parseHeaderParams(lastRaw, false).isUnterminated) {
+      lastRaw = `${lastRaw}\r\n${text.slice(start, end)}`;
+      headers[lastName] = trimEnd(lastRaw);
+    } else if (isWhitespace(text.charCodeAt(start))) {
+      at = start;
+      while (at < end && isWhitespace(text.charCodeAt(at))) at++;
+      lastRaw = `${headers[lastName]!} ${text.slice(at, end)}`;
+      headers[lastName] = trimEnd(lastRaw);
+    } else {
+      return malformedLine(text, start, end);
+    }
+    start = end + 2;
+  }
+  return headers;
+}
+
+// Names real clients send.
+const KNOWN_NAMES = ['content-disposition', 'content-type', 'content-transfer-encoding', 'content-length', 'content-id'];
+
+function trimEnd(text: string): string {
+  const last = text.charCodeAt(text.length - 1);
+  return isWhitespace(last) ? text.trimEnd() : text;
+}
+
+function malformedLine(text: string, start: number, end: number): HeaderBlockError {
+  return new HeaderBlockError('MALFORMED_HEADER', `A part header line is not "name: value": ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}.`);
+}
