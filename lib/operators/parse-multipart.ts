@@ -1,7 +1,7 @@
 /**
  * parseMultipart: the operator that turns a chunk Observable into an Observable of parts.
  */
-import { asyncScheduler, map, Observable, scan, TimeoutError, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, map, Observable, scan, Subject, takeUntil, TimeoutError, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { resolveMultipartType } from '../parser/boundary.js';
 import { resolveLimits, type Limits } from '../parser/limits.js';
@@ -95,7 +95,9 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
       let isTearingDown = false;
       // The parse ended (closing delimiter, error or teardown): later source events are ignored.
       let isStopped = false;
-      let sourceSubscription: Subscription | undefined;
+      // Stops the source from inside its own synchronous emission too: takeUntil's subscriber
+      // exists before the source runs, so a sync source (from(iterable)) sees itself closed.
+      const stopped$ = new Subject<void>();
 
       const owner: PartOwner = {
         hold(part, bytes) {
@@ -120,7 +122,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
             isPaused = false;
             stallCheck?.unsubscribe();
             stallCheck = undefined;
-            if (!isStopped) backpressure!.resume();
+            backpressure!.resume();
           }
         },
         detach(part) {
@@ -188,10 +190,24 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         isStopped = true;
         stallCheck?.unsubscribe();
         stallCheck = undefined;
-        sourceSubscription?.unsubscribe();
+        stopped$.next();
+        // Released means no longer held: a request we paused drains its rest (the epilogue, or
+        // the bytes after an error) instead of stalling its connection.
+        if (isPaused) {
+          isPaused = false;
+          backpressure!.resume();
+        }
       }
 
-      sourceSubscription = source.pipe(map(toChunk), scan(step, state)).subscribe({
+      // Registered before the source runs: a consumer that leaves during a synchronous emission
+      // (take(3) over from(iterable)) must stop the parse there, not after the source is spent.
+      subscriber.add(() => {
+        if (isStopped) return;
+        if (current?.isActive === true) isTearingDown = true;
+        else stop();
+      });
+
+      source.pipe(map(toChunk), scan(step, state), takeUntil(stopped$)).subscribe({
         next: (parser) => dispatch(parser.events),
         error: (error: unknown) => {
           if (!isStopped) fail(toMultipartError(error));
@@ -200,14 +216,6 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           if (!isStopped) dispatch(finish(state).events);
         },
       });
-      // A synchronous source may have finished the parse before subscribe() returned.
-      if (isStopped) sourceSubscription.unsubscribe();
-
-      return () => {
-        if (isStopped) return;
-        if (current?.isActive === true) isTearingDown = true;
-        else stop();
-      };
     });
 }
 
