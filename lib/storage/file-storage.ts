@@ -1,0 +1,70 @@
+/**
+ * FileStorage / FileWriter: where storeParts sends each file, one positional write at a time.
+ */
+import type { Readable } from 'node:stream';
+
+/** What a storage is told about a file when it is created. */
+export interface FileInfo {
+  /** 0-based position of the part in the body. */
+  readonly index: number;
+  /** The part's Content-Disposition `name`. */
+  readonly fieldName: string;
+  /** The client's decoded filename (basename unless `preservePath`). Metadata only: never a path. */
+  readonly filename: string;
+  /** The part's Content-Type ('application/octet-stream' when a file part has none). */
+  readonly contentType: string;
+  /** Every header of the part, by lower-cased name. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A file that was stored completely. */
+export interface StoredFile<Id = string> {
+  /** The id the storage generated; the only handle to read or remove the file. */
+  readonly id: Id;
+  /** 0-based position of the part in the body. */
+  readonly index: number;
+  /** The part's field name. */
+  readonly fieldName: string;
+  /** The client's decoded filename (metadata, never a path). */
+  readonly filename: string;
+  /** The part's Content-Type. */
+  readonly contentType: string;
+  /** Bytes stored. */
+  readonly size: number;
+  /** SHA-256 of the bytes stored, lower-case hex. */
+  readonly sha256: string;
+  /** Where the storage put it (a path, an `s3://` URL, a GridFS id), for logs. */
+  readonly location: string;
+}
+
+/**
+ * Receives one file's bytes. `write` calls come one at a time, in order; a retried write repeats
+ * the same (chunk, offset), so a writer must treat bytes below what it already holds as written
+ * (positional writes are idempotent). After `close` or `abort` no call follows.
+ */
+export interface FileWriter<Id = string> {
+  /** Stores `chunk` at byte `offset` of the file. */
+  write(chunk: Buffer, offset: number): Promise<void>;
+  /** Makes the file durable and visible; resolves with what was stored. */
+  close(): Promise<StoredFile<Id>>;
+  /** Drops the file: nothing of it may stay behind. Never rejects for a file already gone. */
+  abort(reason: unknown): Promise<void>;
+}
+
+/** A place files go: disk, memory, S3, GridFS, or your own. */
+export interface FileStorage<Id = string> {
+  /** Starts a file. Nothing is visible until its writer's `close` resolves. */
+  create(info: FileInfo): Promise<FileWriter<Id>>;
+  /** What was stored under `id`, or undefined when there is no such file. */
+  stat(id: Id): Promise<StoredFile<Id> | undefined>;
+  /** The file's bytes, from `start` to `end` inclusive when given; rejects when there is no such file. */
+  open(id: Id, range?: ByteRange): Promise<Readable>;
+  /** Removes a stored file; resolves also when it is already gone. */
+  remove(id: Id): Promise<void>;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
