@@ -6,3 +6,9 @@ export { withBackpressure, type Backpressure } from './operators/backpressure.js
 export { fromReadable } from './sources/from-readable.js';
 export { fromWebStream } from './sources/from-web-stream.js';
 export { multipart } from './sources/multipart.js';
+export { storeParts, type StoreOptions, type StoredPart, type StoredFilePart, type StoredField, type AcceptInfo, type FileStartInfo, type RetryPolicy, type StoreProgress } from './operators/store-parts.js';
+export type { FileStorage, FileWriter, FileInfo, StoredFile, ByteRange } from './storage/file-storage.js';
+export { ContentDigest } from './storage/content-digest.js';
+export { detectType, SNIFF_SIZE } from './storage/detect-type.js';
+export { createDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk/index.js';
+export { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } from './storage/memory/index.js';

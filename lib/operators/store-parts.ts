@@ -1,0 +1,379 @@
+/**
+ * storeParts: streams every file part into a FileStorage and collects every field, in body order,
+ * all or nothing.
+ */
+import {
+  concatMap,
+  concatWith,
+  defer,
+  EMPTY,
+  ignoreElements,
+  map,
+  Observable,
+  of,
+  retry,
+  tap,
+  throwError,
+  timeout,
+  timer,
+  toArray,
+  type MonoTypeOperatorFunction,
+  type ObservableInput,
+  type OperatorFunction,
+} from 'rxjs';
+import { MultipartError } from '../errors.js';
+import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
+import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
+import type { Part } from './part.js';
+
+/** A file part, stored. */
+export interface StoredFilePart<Id = string> extends StoredFile<Id> {
+  readonly kind: 'file';
+}
+
+/** A field part, collected. */
+export interface StoredField {
+  readonly kind: 'field';
+  /** 0-based position of the part in the body. */
+  readonly index: number;
+  /** The field's name. */
+  readonly name: string;
+  /** The value, decoded as UTF-8 (or the charset its Content-Type names). */
+  readonly value: string;
+  /** The part's Content-Type ('text/plain' when absent). */
+  readonly contentType: string;
+}
+
+/** What storeParts emits for each part, in body order. */
+export type StoredPart<Id = string> = StoredFilePart<Id> | StoredField;
+
+/** A file about to be stored, with what is known when it starts. */
+export interface FileStartInfo extends FileInfo {
+  /** Every field that came before this file in the body (a repeated name keeps its last value). */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** What `accept` is shown: the file, the fields before it, and what its first bytes are. */
+export interface AcceptInfo extends FileStartInfo {
+  /** The media type the file's first bytes show (magic numbers), or undefined. See `detectType`. */
+  readonly detectedType: string | undefined;
+}
+
+/** How often and how patiently a storage call is retried. */
+export interface RetryPolicy {
+  /** Retries after the first try. */
+  readonly count: number;
+  /** Milliseconds before the first retry, doubled for each next one. Default 100. */
+  readonly delay?: number;
+  /** Longest wait between two tries, in milliseconds. Default 5000. */
+  readonly maxDelay?: number;
+}
+
+/** Progress of a request's storage. */
+export interface StoreProgress {
+  /** Body bytes of the parts stored or collected so far (headers and delimiters not counted). */
+  readonly bytes: number;
+  /** `options.total` (the request's Content-Length, say), when given. */
+  readonly total: number | undefined;
+  /** Files closed so far. */
+  readonly files: number;
+  /** The part being stored. */
+  readonly partIndex: number;
+}
+
+/** Options of storeParts. */
+export interface StoreOptions {
+  /** Retries of each storage write (and create) that fails or times out: a count or a policy. Default 0. */
+  readonly retry?: number | RetryPolicy;
+  /** Milliseconds each storage call (create, write, close) may take before it fails with TIMEOUT. Default 60000. */
+  readonly timeout?: number;
+  /**
+   * Decides whether a file is stored, before anything of it is: from its headers, the fields before
+   * it and its first bytes (`sniffSize` of them, fewer when the file is shorter). Return `true` to
+   * store it, `false` or a reason to refuse it with FILE_REJECTED (415).
+   */
+  readonly accept?: (file: AcceptInfo, firstBytes: Buffer) => boolean | string | PromiseLike<boolean | string>;
+  /** Bytes handed to `accept`. Default 512, enough for `detectType`. */
+  readonly sniffSize?: number;
+  /** Limits for one file, decided when it starts: `fileSize` overrides the parse's limit downward. */
+  readonly limits?: (file: FileStartInfo) => { readonly fileSize?: number } | undefined;
+  /** Keep the files already stored when the request fails (the open file is still aborted). Default false. */
+  readonly keepOnError?: boolean;
+  /** Called after each stored chunk and each field. */
+  readonly progress?: (progress: StoreProgress) => void;
+  /** The size `progress` reports against, e.g. `Number(req.headers['content-length'])`. */
+  readonly total?: number;
+}
+
+const DEFAULT_TIMEOUT = 60_000;
+
+/**
+ * Stores the parts of a body: each file streamed into `storage` (one ordered write at a time, each
+ * chunk holding the parse's backpressure until it is written), each field collected. Emits one
+ * {@link StoredPart} per part, in body order, and completes after the last.
+ *
+ * All or nothing: on any error (parse, limit, refusal, storage failure, timeout) and on unsubscribe,
+ * the open file is aborted and every file already stored for this body is removed (unless
+ * `keepOnError`); then the error is passed on unchanged (a storage's own error as it was thrown).
+ *
+ * Errors: everything the parse reports, FILE_REJECTED, LIMIT_FILE_SIZE (from `limits`), TIMEOUT,
+ * and the storage's own errors.
+ *
+ * @param storage where files go.
+ * @param options retry, timeout, accept, per-file limits, progress.
+ * @returns an operator from parts to stored parts.
+ * @example
+ * multipart(req).pipe(
+ *   storeParts(createDiskStorage({ directory: './uploads' }), { retry: 2, timeout: 10_000 }),
+ *   toArray(),
+ * )
+ */
+export function storeParts<Id = string>(storage: FileStorage<Id>, options: StoreOptions = {}): OperatorFunction<Part, StoredPart<Id>> {
+  const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT;
+  const retryPolicy = typeof options.retry === 'number' ? { count: options.retry } : options.retry;
+  const sniffSize = options.accept === undefined ? 0 : Math.max(1, options.sniffSize ?? SNIFF_SIZE);
+
+  return (parts$) =>
+    new Observable<StoredPart<Id>>((subscriber) => {
+      // Files closed for this body: removed if the body fails.
+      const stored: Id[] = [];
+      // Storage calls in flight (writes, closes, aborts): a cleanup waits for them, so nothing it
+      // removes can be re-created behind it.
+      const pending = new Set<Promise<unknown>>();
+      // Fields seen so far, for `accept` and `limits`.
+      const fields: Record<string, string> = {};
+      // Set once the subscriber has its completion or error, or has left: cleanup then runs once.
+      let isSettled = false;
+      // The body failed or was left: files that close from now on are removed, not kept.
+      let isFailed = false;
+      let bytes = 0;
+
+      function track<T>(promise: Promise<T>): Promise<T> {
+        pending.add(promise);
+        const forget = (): void => void pending.delete(promise);
+        promise.then(forget, forget);
+        return promise;
+      }
+
+      /**
+       * One storage call with the timeout, and the retries when `canRetry`. A result that arrives
+       * after its caller left (timed out, unsubscribed) is handed to `dispose`, so a late writer is
+       * aborted and a late file removed instead of being left behind.
+       */
+      function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, dispose?: (late: T) => void): Observable<T> {
+        const once = new Observable<T>((caller) => {
+          run().then(
+            (value) => {
+              if (!caller.closed) {
+                caller.next(value);
+                caller.complete();
+              } else if (dispose !== undefined) dispose(value);
+            },
+            (error: unknown) => caller.error(error),
+          );
+        });
+        const timed = once.pipe(
+          timeout({ first: timeoutMs, with: () => throwError(() => new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish ${what} of part ${part.index} within ${timeoutMs} ms.` })) }),
+        );
+        return canRetry && retryPolicy !== undefined && retryPolicy.count > 0 ? timed.pipe(retryWith(retryPolicy)) : timed;
+      }
+
+      /** A file closed for this body: kept for the answer, or removed at once when the body already failed. */
+      function keep(id: Id): void {
+        if (isSettled && isFailed && options.keepOnError !== true) void track(storage.remove(id).catch(noop));
+        else stored.push(id);
+      }
+
+      /** Drops a storage call's late result. */
+      const abortLate = (late: FileWriter<Id>): void => void track(late.abort(new Error('The storage answered after the upload gave up.')).catch(noop));
+      const removeLate = (late: StoredFile<Id>): void => keep(late.id);
+
+      function report(partIndex: number): void {
+        options.progress?.({ bytes, total: options.total, files: stored.length, partIndex });
+      }
+
+      function storeField(part: Part): Observable<StoredPart<Id>> {
+        return part.body$.pipe(
+          toArray(),
+          map((chunks): StoredField => {
+            const raw = Buffer.concat(chunks);
+            const value = decodeText(raw, part.contentType);
+            fields[part.name] = value;
+            bytes += raw.length;
+            report(part.index);
+            return { kind: 'field', index: part.index, name: part.name, value, contentType: part.contentType };
+          }),
+        );
+      }
+
+      function storeFile(part: Part): Observable<StoredPart<Id>> {
+        return new Observable<StoredPart<Id>>((fileSubscriber) => {
+          const info: FileInfo = {
+            index: part.index,
+            fieldName: part.name,
+            filename: part.filename ?? '',
+            contentType: part.headers['content-type'] === undefined ? 'application/octet-stream' : part.contentType,
+            headers: part.headers,
+          };
+          const startInfo: FileStartInfo = { ...info, fields: { ...fields } };
+          const fileSize = options.limits?.(startInfo)?.fileSize;
+          let writer: FileWriter<Id> | undefined;
+          // Chunks held back until `accept` has seen the first bytes: at most sniffSize + one chunk.
+          let sniffed: Array<readonly [Buffer, number]> = [];
+          let sniffedBytes = 0;
+          // The file was closed, aborted or given up: no storage call follows.
+          let isFinished = false;
+
+          const writeChunk = (chunk: Buffer, offset: number): Observable<unknown> =>
+            call(part, 'a write', () => writer!.write(chunk, offset), true).pipe(
+              tap(() => {
+                bytes += chunk.length;
+                report(part.index);
+              }),
+            );
+
+          const start = (): Observable<unknown> =>
+            defer(async () => {
+              if (options.accept !== undefined) {
+                const first = firstBytes(sniffed, sniffSize);
+                const verdict = await options.accept({ ...startInfo, detectedType: detectType(first) }, first);
+                if (verdict !== true) {
+                  throw new MultipartError('FILE_REJECTED', {
+                    ...where(part),
+                    message: `File ${JSON.stringify(info.filename)} in field ${JSON.stringify(info.fieldName)} was refused${typeof verdict === 'string' ? `: ${verdict}` : ''}.`,
+                  });
+                }
+              }
+            }).pipe(
+              concatMap(() => call(part, 'creating the file', () => storage.create(info), true, abortLate)),
+              concatMap((created) => {
+                writer = created;
+                const held = sniffed;
+                sniffed = [];
+                return of(...held).pipe(concatMap(([chunk, offset]) => writeChunk(chunk, offset)));
+              }),
+            );
+
+          const write = (chunk: Buffer, offset: number): ObservableInput<unknown> => {
+            if (fileSize !== undefined && offset + chunk.length > fileSize) {
+              return throwError(() => new MultipartError('LIMIT_FILE_SIZE', { ...where(part), limit: fileSize }));
+            }
+            if (writer !== undefined) return writeChunk(chunk, offset);
+            sniffed.push([chunk, offset]);
+            sniffedBytes += chunk.length;
+            return sniffedBytes < sniffSize ? EMPTY : start();
+          };
+
+          const finish = defer(() => (writer === undefined ? start() : EMPTY)).pipe(
+            ignoreElements(),
+            concatWith(defer(() => {
+              if (writer === undefined) return EMPTY; // refused or cancelled
+              const closing = writer;
+              return call(part, 'closing the file', () => closing.close(), false, removeLate).pipe(tap((file) => keep(file.id)));
+            })),
+          );
+
+          const subscription = part.writeBody(write).pipe(ignoreElements(), concatWith(finish)).subscribe({
+            next: (file) => {
+              isFinished = true;
+              fileSubscriber.next({ kind: 'file', ...file });
+            },
+            error: (error: unknown) => {
+              const aborting = abortOpen(error);
+              // The abort first: the error then finds nothing of this file left.
+              void aborting.then(() => fileSubscriber.error(error));
+            },
+            complete: () => fileSubscriber.complete(),
+          });
+
+          function abortOpen(reason: unknown): Promise<void> {
+            const open = isFinished ? undefined : writer;
+            isFinished = true;
+            if (open === undefined) return Promise.resolve();
+            // Not after the write in flight: a stalled storage could hold it forever. An abort must
+            // cope with a write racing it (the disk writer's closed descriptor fails that write).
+            return track(bounded(open.abort(reason), timeoutMs).catch(noop));
+          }
+
+          return () => {
+            subscription.unsubscribe();
+            if (!isFinished) void abortOpen(new Error('The upload was cancelled.'));
+          };
+        });
+      }
+
+      async function cleanUp(): Promise<void> {
+        isFailed = true;
+        // Aborts and removals already started, each bounded by the timeout.
+        await Promise.allSettled([...pending]);
+        if (options.keepOnError === true) return;
+        const ids = stored.splice(0);
+        await Promise.allSettled(ids.map((id) => bounded(storage.remove(id), timeoutMs)));
+      }
+
+      const subscription = parts$
+        .pipe(concatMap((part) => (part.filename === undefined ? storeField(part) : storeFile(part))))
+        .subscribe({
+          next: (stored) => subscriber.next(stored),
+          error: (error: unknown) => {
+            isSettled = true;
+            void cleanUp().then(() => subscriber.error(error));
+          },
+          complete: () => {
+            isSettled = true;
+            subscriber.complete();
+          },
+        });
+
+      return () => {
+        subscription.unsubscribe();
+        if (!isSettled) {
+          isSettled = true;
+          void cleanUp();
+        }
+      };
+    });
+}
+
+/** retry with exponential backoff. */
+function retryWith<T>(policy: RetryPolicy): MonoTypeOperatorFunction<T> {
+  const first = policy.delay ?? 100;
+  const longest = policy.maxDelay ?? 5000;
+  return retry({ count: policy.count, delay: (_error, attempt) => timer(Math.min(longest, first * 2 ** (attempt - 1))) });
+}
+
+function where(part: Part): { partIndex: number; fieldName: string; filename?: string } {
+  return part.filename === undefined
+    ? { partIndex: part.index, fieldName: part.name }
+    : { partIndex: part.index, fieldName: part.name, filename: part.filename };
+}
+
+function firstBytes(sniffed: ReadonlyArray<readonly [Buffer, number]>, size: number): Buffer {
+  const whole = sniffed.length === 1 ? sniffed[0]![0] : Buffer.concat(sniffed.map(([chunk]) => chunk));
+  return whole.length > size ? whole.subarray(0, size) : whole;
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function decodeText(bytes: Buffer, contentType: string): string {
+  const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
+  if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return bytes.toString('utf8');
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch {
+    // An unknown charset: UTF-8 is what browsers send.
+    return bytes.toString('utf8');
+  }
+}
+
+/** `promise`, or a rejection after `ms`: cleanup never waits forever on a stalled storage. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+}
+
+function noop(): void {}

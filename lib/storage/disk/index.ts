@@ -1,0 +1,170 @@
+/**
+ * Disk storage: each file goes to a temporary file in the target folder and is renamed into place
+ * on close, with its metadata beside it. Ids are generated; a client's filename is never a path.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ContentDigest } from '../content-digest.js';
+import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+
+/** Options of the disk storage. */
+export interface DiskStorageOptions {
+  /** The folder files are stored in; created if missing. */
+  readonly directory: string;
+  /** Permission bits of stored files. Default 0o600 (owner only). */
+  readonly fileMode?: number;
+}
+
+/** The disk storage, with a listing of what it holds. */
+export interface DiskStorage extends FileStorage<string> {
+  /** The folder files are stored in. */
+  readonly directory: string;
+  /** The path of a stored file's bytes, or undefined for an id this storage cannot have made. */
+  pathOf(id: string): string | undefined;
+  /** Every stored file. */
+  list(): Promise<StoredFile<string>[]>;
+}
+
+// 128 random bits, hex: unguessable, and the only names the storage ever builds a path from.
+const ID = /^[0-9a-f]{32}$/;
+const PARTIAL = '.partial';
+const META = '.json';
+
+/**
+ * Stores files on local disk: `<directory>/<id>` with `<id>.json` metadata (filename, type, size,
+ * sha256). Bytes go to `<id>.partial` first and become visible only on close; abort removes them.
+ *
+ * @param options the folder, and the file mode.
+ * @returns a FileStorage with `list()` and `pathOf(id)`.
+ * @example
+ * multipart(req).pipe(storeParts(createDiskStorage({ directory: './uploads' })), toArray())
+ */
+export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
+  const directory = options.directory;
+  const mode = options.fileMode ?? 0o600;
+  let ready: Promise<unknown> | undefined;
+  const pathOf = (id: string): string | undefined => (ID.test(id) ? join(directory, id) : undefined);
+
+  async function stat(id: string): Promise<StoredFile<string> | undefined> {
+    const path = pathOf(id);
+    if (path === undefined) return undefined;
+    try {
+      return JSON.parse(await readFile(path + META, 'utf8')) as StoredFile<string>;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    directory,
+    pathOf,
+    stat,
+    async create(info: FileInfo): Promise<FileWriter<string>> {
+      ready ??= mkdir(directory, { recursive: true });
+      await ready;
+      const id = randomBytes(16).toString('hex');
+      const path = join(directory, id);
+      // 'wx': never follow or reuse an existing name.
+      const handle = await open(path + PARTIAL, 'wx', mode);
+      return new DiskWriter(id, path, handle, mode, info);
+    },
+    async open(id: string, range?: ByteRange): Promise<Readable> {
+      const file = await stat(id);
+      if (file === undefined) throw notFound(id);
+      return createReadStream(join(directory, id), range === undefined ? {} : { start: range.start, end: range.end });
+    },
+    async remove(id: string): Promise<void> {
+      const path = pathOf(id);
+      if (path === undefined) return;
+      // Metadata first: once it is gone the file is no longer served.
+      await rm(path + META, { force: true });
+      await rm(path, { force: true });
+    },
+    async list(): Promise<StoredFile<string>[]> {
+      let names: string[];
+      try {
+        names = await readdir(directory);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      const files: StoredFile<string>[] = [];
+      for (const name of names) {
+        if (!name.endsWith(META)) continue;
+        const file = await stat(name.slice(0, -META.length));
+        if (file !== undefined) files.push(file);
+      }
+      return files.sort((a, b) => a.id.localeCompare(b.id));
+    },
+  };
+}
+
+class DiskWriter implements FileWriter<string> {
+  private readonly digest = new ContentDigest();
+  private isOpen = true;
+
+  constructor(
+    private readonly id: string,
+    private readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly mode: number,
+    private readonly info: FileInfo,
+  ) {}
+
+  async write(chunk: Buffer, offset: number): Promise<void> {
+    const fresh = this.digest.take(chunk, offset);
+    if (fresh.length === 0) return;
+    const at = this.digest.size - fresh.length;
+    let written = 0;
+    // A positional write may be short; finish it.
+    while (written < fresh.length) {
+      const { bytesWritten } = await this.handle.write(fresh, written, fresh.length - written, at + written);
+      written += bytesWritten;
+    }
+  }
+
+  async close(): Promise<StoredFile<string>> {
+    this.isOpen = false;
+    await this.handle.close();
+    const file: StoredFile<string> = {
+      id: this.id,
+      index: this.info.index,
+      fieldName: this.info.fieldName,
+      filename: this.info.filename,
+      contentType: this.info.contentType,
+      size: this.digest.size,
+      sha256: this.digest.digest(),
+      location: this.path,
+    };
+    try {
+      await rename(this.path + PARTIAL, this.path);
+      await writeFile(this.path + META + PARTIAL, JSON.stringify(file), { mode: this.mode, flag: 'wx' });
+      await rename(this.path + META + PARTIAL, this.path + META);
+    } catch (error) {
+      await Promise.allSettled([rm(this.path, { force: true }), rm(this.path + META + PARTIAL, { force: true }), rm(this.path + PARTIAL, { force: true })]);
+      throw error;
+    }
+    return file;
+  }
+
+  async abort(): Promise<void> {
+    if (this.isOpen) {
+      this.isOpen = false;
+      await this.handle.close().catch(() => undefined);
+    }
+    await rm(this.path + PARTIAL, { force: true });
+    await rm(this.path + META + PARTIAL, { force: true });
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+function notFound(id: string): Error {
+  return Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
+}

@@ -1,0 +1,29 @@
+/** Memory storage: the contract, plus its size cap. */
+import { createMemoryStorage, MultipartError } from '../../lib/index';
+import { describeStorageContract, fileInfo, storeBytes } from './storage-contract';
+
+describeStorageContract('memory', async () => {
+  const storage = createMemoryStorage({ maxTotalSize: 128 * 1024 * 1024 });
+  return { storage, inspect: async () => storage.list().map((file) => file.id).sort() };
+});
+
+describe('createMemoryStorage', () => {
+  it('should fail a write over its total size with LIMIT_STORAGE (413)', async () => {
+    const storage = createMemoryStorage({ maxTotalSize: 1000 });
+    await storeBytes(storage, Buffer.alloc(600));
+    const writer = await storage.create(fileInfo(1));
+    const failure = writer.write(Buffer.alloc(600), 0);
+    await expect(failure).rejects.toBeInstanceOf(MultipartError);
+    await expect(failure).rejects.toMatchObject({ code: 'LIMIT_STORAGE', status: 413, limit: 1000 });
+  });
+
+  it('should give back the room of an aborted file', async () => {
+    const storage = createMemoryStorage({ maxTotalSize: 1000 });
+    const writer = await storage.create(fileInfo());
+    await writer.write(Buffer.alloc(900), 0);
+    await writer.abort(new Error('gone'));
+    expect(storage.totalSize).toBe(0);
+    const file = await storeBytes(storage, Buffer.alloc(900));
+    expect(file.size).toBe(900);
+  });
+});
