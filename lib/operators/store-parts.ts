@@ -162,7 +162,11 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
        */
       function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, dispose?: (late: T) => void): Observable<T> {
         const once = new Observable<T>((caller) => {
-          run().then(
+          const answer = run();
+          // Creates and closes are waited for by a cleanup (their late result is undone there);
+          // writes are not, since a stalled write must not hold the error back.
+          if (dispose !== undefined) void track(bounded(answer, timeoutMs).catch(noop));
+          answer.then(
             (value) => {
               if (!caller.closed) {
                 caller.next(value);
@@ -304,8 +308,9 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
       async function cleanUp(): Promise<void> {
         isFailed = true;
-        // Aborts and removals already started, each bounded by the timeout.
-        await Promise.allSettled([...pending]);
+        // Creates, closes, aborts and removals in flight, each bounded by the timeout; a late
+        // create or close adds its undoing while we wait, hence the loop.
+        while (pending.size > 0) await Promise.allSettled([...pending]);
         if (options.keepOnError === true) return;
         const ids = stored.splice(0);
         await Promise.allSettled(ids.map((id) => bounded(storage.remove(id), timeoutMs)));

@@ -137,6 +137,29 @@ describe('storeParts', () => {
       expect(memory.totalSize).toBe(0);
     });
 
+    it('should undo a create still in flight before passing the error on', async () => {
+      const memory = createMemoryStorage();
+      const events: string[] = [];
+      const slow: FileStorage<string> = {
+        ...memory,
+        async create(info) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const writer = await memory.create(info);
+          events.push('created');
+          return { ...writer, abort: (reason) => (events.push('aborted'), writer.abort(reason)) };
+        },
+      };
+      const head = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n\r\n${'x'.repeat(1000)}`);
+      const truncated = new Observable<Buffer>((subscriber) => {
+        subscriber.next(head);
+        setTimeout(() => subscriber.complete(), 5);
+      });
+      const failure = await failureOf(truncated.pipe(parseMultipart(CONTENT_TYPE), storeParts(slow)));
+      events.push(`error ${(failure as MultipartError).code}`);
+      expect(events).toEqual(['created', 'aborted', 'error UNEXPECTED_END']);
+      expect(memory.totalSize).toBe(0);
+    });
+
     it('should keep the files already stored with keepOnError, and still abort the open one', async () => {
       const memory = createMemoryStorage();
       const body = formBody(form);
