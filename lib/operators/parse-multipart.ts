@@ -1,7 +1,7 @@
 /**
  * parseMultipart: the operator that turns a chunk Observable into an Observable of parts.
  */
-import { asyncScheduler, map, Observable, scan, Subject, takeUntil, TimeoutError, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, scan, Subject, takeUntil, TimeoutError, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { resolveMultipartType } from '../parser/boundary.js';
 import { resolveLimits, type Limits } from '../parser/limits.js';
@@ -15,6 +15,7 @@ import {
   finish,
   step,
   type ParserEvent,
+  type ParserState,
 } from '../parser/multipart-parser.js';
 import type { HeaderCharset } from '../parser/text-decoding.js';
 import { backpressureOf, type Backpressure } from './backpressure.js';
@@ -207,7 +208,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         else stop();
       });
 
-      source.pipe(map(toChunk), scan(step, state), takeUntil(stopped$)).subscribe({
+      source.pipe(scan(stepChunk, state), takeUntil(stopped$)).subscribe({
         next: (parser) => dispatch(parser.events),
         error: (error: unknown) => {
           if (!isStopped) fail(toMultipartError(error));
@@ -219,6 +220,11 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
     });
 }
 
+// One operator instead of map + scan: each operator costs about 20 ns per chunk.
+function stepChunk(state: ParserState, value: Uint8Array): ParserState {
+  return step(state, toChunk(value));
+}
+
 function toChunk(value: Uint8Array): Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -227,14 +233,15 @@ function toChunk(value: Uint8Array): Buffer {
   });
 }
 
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
 /** A source's error as a MultipartError: kept if it is one, TIMEOUT for RxJS `timeout`, else SOURCE_ERROR. */
 export function toMultipartError(error: unknown): MultipartError {
   if (error instanceof MultipartError) return error;
   if (error instanceof TimeoutError) return new MultipartError('TIMEOUT', { message: 'The source sent nothing within its timeout.', cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new MultipartError('SOURCE_ERROR', { message: `The source failed: ${message}`, cause: error });
+}
+
+// Views of a chunk are Buffers already; the bytes of a delimiter that turned out to be data are not.
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
