@@ -116,9 +116,10 @@ function readQuoted(value: string, start: number, decodesWhatwgEscapes: boolean)
     if (code === 92 /* \ */) {
       const next = value.charCodeAt(at + 1);
       if (next === 34 /* " */ || next === 92 /* \ */) {
-        // A browser sends a trailing backslash raw (`"dir\"`): when `\"` is followed by nothing
-        // that could close the string, it was a backslash and the closing quote.
-        if (next === 34 && value.indexOf('"', at + 2) === -1 && closesValue(value, at + 2)) {
+        // A browser sends a trailing backslash raw (`name="dir\"; filename="a"`): when `\"` is
+        // followed by the end of the value or by `; param=`, it was a backslash and the closing
+        // quote. (A quoted-pair client would have to send a value holding `"; x=` to be misread.)
+        if (next === 34 && closesValue(value, at + 2) && (value.indexOf('"', at + 2) === -1 || followsParam(value, at + 2))) {
           return { text: text + value.slice(runStart, at + 1), end: at + 2, isOpen: false };
         }
         // RFC 9110 §5.6.4 quoted-pair, as Go, curl --form-escape and Python's email package send.
@@ -141,6 +142,12 @@ function readQuoted(value: string, start: number, decodesWhatwgEscapes: boolean)
     at++;
   }
   return { text: text + value.slice(runStart), end: length, isOpen: true };
+}
+
+/** Whether `;` and a `name=` follow `at` (not merely the end of the value). */
+function followsParam(value: string, at: number): boolean {
+  while (at < value.length && isWhitespace(value.charCodeAt(at))) at++;
+  return value.charCodeAt(at) === 59 /* ; */ && closesValue(value, at);
 }
 
 /** Whether a quoted string may end just before `at`: nothing follows, or `;` and a `name=`. */
