@@ -184,12 +184,12 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
       /** A file closed for this body: kept for the answer, or removed at once when the body already failed. */
       function keep(id: Id): void {
-        if (isSettled && isFailed && options.keepOnError !== true) void track(storage.remove(id).catch(noop));
+        if (isSettled && isFailed && options.keepOnError !== true) void track(Promise.resolve().then(() => storage.remove(id)).catch(noop));
         else stored.push(id);
       }
 
       /** Drops a storage call's late result. */
-      const abortLate = (late: FileWriter<Id>): void => void track(late.abort(new Error('The storage answered after the upload gave up.')).catch(noop));
+      const abortLate = (late: FileWriter<Id>): void => void track(Promise.resolve().then(() => late.abort(new Error('The storage answered after the upload gave up.'))).catch(noop));
       const removeLate = (late: StoredFile<Id>): void => keep(late.id);
 
       function report(partIndex: number): void {
@@ -296,7 +296,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             if (open === undefined) return Promise.resolve();
             // Not after the write in flight: a stalled storage could hold it forever. An abort must
             // cope with a write racing it (the disk writer's closed descriptor fails that write).
-            return track(bounded(open.abort(reason), timeoutMs).catch(noop));
+            return track(bounded(Promise.resolve().then(() => open.abort(reason)), timeoutMs).catch(noop));
           }
 
           return () => {
@@ -313,7 +313,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
         while (pending.size > 0) await Promise.allSettled([...pending]);
         if (options.keepOnError === true) return;
         const ids = stored.splice(0);
-        await Promise.allSettled(ids.map((id) => bounded(storage.remove(id), timeoutMs)));
+        await Promise.allSettled(ids.map((id) => bounded(Promise.resolve().then(() => storage.remove(id)), timeoutMs)));
       }
 
       const subscription = parts$

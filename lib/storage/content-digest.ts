@@ -16,13 +16,26 @@ export class ContentDigest {
    * current size) is a caller's bug and throws a RangeError.
    */
   take(chunk: Buffer, offset: number): Buffer {
+    const fresh = this.peek(chunk, offset);
+    if (fresh.length > 0) this.commit(fresh);
+    return fresh;
+  }
+
+  /**
+   * The new part of `chunk` at `offset`, without taking it: for a writer whose write can fail and
+   * be retried (a positional disk write), which commits only once the bytes are written.
+   */
+  peek(chunk: Buffer, offset: number): Buffer {
     if (offset > this.size) throw new RangeError(`write at offset ${offset} leaves a gap: ${this.size} bytes were written so far.`);
     const skip = this.size - offset;
     if (skip >= chunk.length) return EMPTY;
-    const fresh = skip === 0 ? chunk : chunk.subarray(skip);
+    return skip === 0 ? chunk : chunk.subarray(skip);
+  }
+
+  /** Takes bytes returned by `peek`: counts and hashes them. */
+  commit(fresh: Buffer): void {
     this.hash.update(fresh);
     this.size += fresh.length;
-    return fresh;
   }
 
   /** The SHA-256 of everything taken, lower-case hex. Call once, at close. */

@@ -230,7 +230,8 @@ describe('parseMultipart backpressure', () => {
       const e1 = hot('-a-b-c-d-|', fourBytes);
       const slowWrite = (): ObservableInput<unknown> => timer(10);
       const written = e1.pipe(parseMultipart(CONTENT_TYPE, { backpressure, highWaterMark: 4 }), concatMap((part) => part.writeBody(slowWrite)));
-      expectObservable(written).toBe('11ms a 9ms b 9ms (c|)', { a: 4, b: 8, c: 12 });
+      // 2222 and 3333 arrive while 1111 is being written: they go out together in the next write.
+      expectObservable(written).toBe('11ms a 9ms (c|)', { a: 4, c: 12 });
       testScheduler.flush();
       // Paused when the third byte-group arrived (8 > 4); resumed when the parse ended at d.
       expect(log).toEqual(['pause@3', 'resume@7']);
@@ -260,7 +261,7 @@ describe('parseMultipart backpressure', () => {
         parseMultipart(CONTENT_TYPE, { backpressure, highWaterMark: 4, stallTimeout: 15 }),
         concatMap((part) => part.writeBody(() => timer(10))),
       );
-      expectObservable(written).toBe('11ms a 9ms b 9ms (c|)', { a: 4, b: 8, c: 12 });
+      expectObservable(written).toBe('11ms a 9ms (c|)', { a: 4, c: 12 });
     });
   });
 

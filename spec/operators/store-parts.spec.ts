@@ -76,7 +76,7 @@ describe('storeParts', () => {
     it('should pass a failed write on unchanged, abort the open file and remove the stored ones', async () => {
       const memory = createMemoryStorage();
       const error = new Error('disk full');
-      const storage = withFaults(memory, { failWrite: { nth: 5, error } });
+      const storage = withFaults(memory, { failWrite: { nth: 2, error } });
       const failure = await failureOf(store(formBody(form), storage));
       expect(failure).toBe(error);
       expect(storage.aborts).toBe(1);

@@ -116,15 +116,17 @@ class DiskWriter implements FileWriter<string> {
   ) {}
 
   async write(chunk: Buffer, offset: number): Promise<void> {
-    const fresh = this.digest.take(chunk, offset);
+    const fresh = this.digest.peek(chunk, offset);
     if (fresh.length === 0) return;
-    const at = this.digest.size - fresh.length;
+    const at = this.digest.size;
     let written = 0;
     // A positional write may be short; finish it.
     while (written < fresh.length) {
       const { bytesWritten } = await this.handle.write(fresh, written, fresh.length - written, at + written);
       written += bytesWritten;
     }
+    // Only now: a write that failed is retried from the same offset and must not be skipped.
+    this.digest.commit(fresh);
   }
 
   async close(): Promise<StoredFile<string>> {

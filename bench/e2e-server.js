@@ -1,0 +1,41 @@
+'use strict';
+// An upload server storing to disk, for the end-to-end benchmark. Usage:
+// node bench/e2e-server.js <rx-multipart|multer|formidable> <directory>; prints "PORT <n>".
+const { createServer } = require('node:http');
+const [kind, directory] = process.argv.slice(2);
+const GiB = 1024 ** 3;
+
+function reply(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+const handlers = {
+  'rx-multipart'() {
+    const { toArray } = require('rxjs');
+    const { multipart, storeParts, createDiskStorage } = require('../dist/cjs/index.js');
+    const storage = createDiskStorage({ directory });
+    const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
+    return (req, res) =>
+      multipart(req, { limits, highWaterMark: Number(process.env.HWM ?? 1048576) }).pipe(storeParts(storage), toArray()).subscribe({
+        next: (parts) => reply(res, 200, { files: parts.filter((part) => part.kind === 'file').length }),
+        error: (error) => reply(res, error.status ?? 500, { error: String(error.message) }),
+      });
+  },
+  multer() {
+    const multer = require('multer');
+    const upload = multer({ storage: multer.diskStorage({ destination: directory }), limits: { fileSize: 2 * GiB, files: 10_000, parts: 10_000 } }).any();
+    return (req, res) => upload(req, res, (error) => (error ? reply(res, 500, { error: String(error.message) }) : reply(res, 200, { files: req.files.length })));
+  },
+  formidable() {
+    const { formidable } = require('formidable');
+    return (req, res) => {
+      const form = formidable({ uploadDir: directory, maxFileSize: 2 * GiB, maxTotalFileSize: 3 * GiB, maxFiles: 10_000, maxFields: 10_000 });
+      form.parse(req, (error, _fields, files) =>
+        error ? reply(res, 500, { error: String(error.message) }) : reply(res, 200, { files: Object.values(files).reduce((n, list) => n + list.length, 0) }),
+      );
+    };
+  },
+};
+
+const server = createServer(handlers[kind]());
+server.listen(0, '127.0.0.1', () => console.log(`PORT ${server.address().port}`));
