@@ -1,42 +1,68 @@
-/** An S3-protocol server for the S3 tests: s3rver on a free loopback port, files in a temp folder. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * An S3-protocol server for the S3 tests: fauxqs in a child process on a free loopback port, its
+ * objects and multipart-upload parts kept as files in a temporary folder that `inspect` lists.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-// s3rver ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 export interface S3UnderTest {
   readonly client: S3Client;
   readonly bucket: string;
-  /** Where s3rver keeps objects and upload parts: a look at the backend itself. */
+  /** Where fauxqs keeps objects (`buckets/<bucket>/objects`) and upload parts (`_multipart/<uploadId>/parts`). */
   readonly directory: string;
+  /** Milliseconds to load the package in the child and to start the server, as the child measured them. */
+  readonly loadMs: number;
   readonly startMs: number;
+  /** Every leftover in the backend, sorted: files on disk, listed keys, in-progress multipart uploads. */
+  inspect(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
+/** Starts fauxqs with `bucket` created; resolves once it accepts requests. */
 export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
-  const started = Date.now();
-  const directory = mkdtempSync(join(tmpdir(), 'rx-multipart-s3rver-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
-  const { port } = await server.run();
+  const directory = mkdtempSync(join(tmpdir(), 'rx-multipart-fauxqs-'));
+  const child = spawn(process.execPath, [join(__dirname, 'servers', 'fauxqs.mjs'), directory, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [port, loadMs, startMs] = await new Promise<number[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fauxqs exited with ${code} before it started`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('PORT ')) resolve(line.slice(5).split(' ').map(Number));
+    });
+  });
   const client = new S3Client({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [relative(directory, join(dir, entry.name))]));
   return {
     client,
     bucket,
     directory,
-    startMs: Date.now() - started,
+    loadMs: loadMs!,
+    startMs: startMs!,
+    async inspect(): Promise<string[]> {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      return [
+        ...walk(directory).map((path) => `disk:${path}`),
+        ...(listed.Contents ?? []).map((object) => `key:${object.Key}`),
+        ...(uploads.Uploads ?? []).map((upload) => `upload:${upload.Key}:${upload.UploadId}`),
+      ].sort();
+    },
     stop: async () => {
       client.destroy();
-      await server.close();
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        });
+      }
       rmSync(directory, { recursive: true, force: true });
     },
   };
