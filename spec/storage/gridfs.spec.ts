@@ -1,22 +1,33 @@
-/** GridFS storage against a real MongoDB-protocol server (CongoDB, or MONGODB_URI): the contract, and a form through storeParts. */
-import { from, lastValueFrom, toArray } from 'rxjs';
+/** GridFS storage against a real MongoDB-protocol server (CongoDB, or MONGODB_URI): the contract, metadata, aborts, forms through storeParts. */
+import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import { parseMultipart, storeParts } from '../../lib/index';
 import { createGridFSStorage } from '../../lib/storage/gridfs/index';
 import { startMongo, type MongoUnderTest } from '../support/mongo-server';
 import { CONTENT_TYPE, formBody } from '../support/form-body';
-import { describeStorageContract, readAll } from './storage-contract';
+import { describeStorageContract, fileInfo, readAll, storeBytes } from './storage-contract';
 
-/** Every document of fs.files and fs.chunks. */
-async function inspect(db: Db): Promise<string[]> {
-  const files = await db.collection('fs.files').find({}).toArray();
-  const chunks = await db.collection('fs.chunks').find({}, { projection: { data: 0 } }).toArray();
-  return [...files.map((doc) => `fs.files:${String(doc._id)}`), ...chunks.map((doc) => `fs.chunks:${String(doc.files_id)}:${String(doc.n)}`)].sort();
+const MiB = 1024 * 1024;
+
+/** Every document of `<bucket>.files` and `<bucket>.chunks`. */
+async function inspect(db: Db, bucketName = 'fs'): Promise<string[]> {
+  const files = await db.collection(`${bucketName}.files`).find({}).toArray();
+  const chunks = await db.collection(`${bucketName}.chunks`).find({}, { projection: { data: 0 } }).toArray();
+  return [
+    ...files.map((doc) => `${bucketName}.files:${String(doc._id)}`),
+    ...chunks.map((doc) => `${bucketName}.chunks:${String(doc.files_id)}:${String(doc.n)}`),
+  ].sort();
+}
+
+function describeServer(mongo: MongoUnderTest): string {
+  const timing = mongo.startMs === undefined ? '' : `package loaded in ${mongo.loadMs} ms, server started in ${mongo.startMs} ms, `;
+  return `${mongo.kind}: ${timing}client connected after ${mongo.readyMs} ms`;
 }
 
 describeStorageContract('gridfs', async () => {
   const mongo = await startMongo('contract');
-  console.log(`${mongo.kind} ready in ${mongo.startMs} ms`);
+  console.log(describeServer(mongo));
   // CongoDB does not cut a find reply at 16 MiB as mongod does, and the driver's download asks for
   // 101 chunks at once: 128 KiB chunks keep that first batch under 16 MiB (12.6 MiB).
   return { storage: createGridFSStorage({ db: mongo.db, chunkSizeBytes: 128 * 1024 }), inspect: () => inspect(mongo.db), teardown: () => mongo.stop() };
@@ -24,27 +35,83 @@ describeStorageContract('gridfs', async () => {
 
 describe('createGridFSStorage', () => {
   let mongo: MongoUnderTest;
+  let before: string[];
   beforeAll(async () => {
     mongo = await startMongo('forms');
   });
   afterAll(() => mongo.stop());
+  beforeEach(async () => {
+    before = await inspect(mongo.db);
+  });
 
-  it('should store a form through storeParts, as the seed did, with ObjectId hex ids', async () => {
+  it('should keep a non-ASCII filename and the part metadata in the files document', async () => {
     const storage = createGridFSStorage({ db: mongo.db });
-    const data = Buffer.alloc(600_000, 5);
-    const body = formBody([{ name: 'title', data: 'trip' }, { name: 'photo', filename: 'été.png', contentType: 'image/png', data }]);
+    const info = { ...fileInfo(2, 'été 日本 "q".png'), fieldName: 'phöto', contentType: 'image/png' };
+    const file = await storeBytes(storage, Buffer.from('png bytes'), 64, info);
+    expect(file.id).toMatch(/^[0-9a-f]{24}$/);
+    expect(await storage.stat(file.id)).toEqual(file);
+    const doc = await mongo.db.collection('fs.files').findOne({ filename: 'été 日本 "q".png' });
+    expect(doc).toMatchObject({ length: 9, metadata: { fieldName: 'phöto', index: 2, contentType: 'image/png', sha256: file.sha256 } });
+    expect(String(doc?._id)).toBe(file.id);
+    await storage.remove(file.id);
+    expect(await inspect(mongo.db)).toEqual(before);
+  });
+
+  it('should use its bucket name and chunk size', async () => {
+    const storage = createGridFSStorage({ db: mongo.db, bucketName: 'uploads', chunkSizeBytes: 1000 });
+    const bytes = randomBytes(2500);
+    const file = await storeBytes(storage, bytes, 700);
+    expect(file.location).toBe(`gridfs:uploads/${file.id}`);
+    expect(await inspect(mongo.db, 'uploads')).toEqual([`uploads.chunks:${file.id}:0`, `uploads.chunks:${file.id}:1`, `uploads.chunks:${file.id}:2`, `uploads.files:${file.id}`]);
+    expect((await readAll(await storage.open(file.id, { start: 990, end: 2010 }))).equals(bytes.subarray(990, 2011))).toBe(true);
+    // A range running past the end is cut at the file's length.
+    expect((await readAll(await storage.open(file.id, { start: 2400, end: 9999 }))).equals(bytes.subarray(2400))).toBe(true);
+    await storage.remove(file.id);
+    expect(await inspect(mongo.db, 'uploads')).toEqual([]);
+  });
+
+  it('should abort after several MiB, leaving no files document and no chunks', async () => {
+    const storage = createGridFSStorage({ db: mongo.db });
+    const writer = await storage.create(fileInfo());
+    const bytes = randomBytes(5 * MiB);
+    // 100 KiB writes: most return before their chunk insert is acknowledged.
+    for (let at = 0; at < bytes.length; at += 100 * 1024) await writer.write(bytes.subarray(at, at + 100 * 1024), at);
+    expect((await inspect(mongo.db)).filter((entry) => entry.startsWith('fs.chunks:')).length).toBeGreaterThanOrEqual(19);
+    await writer.abort(new Error('client went away'));
+    expect(await inspect(mongo.db)).toEqual(before);
+  });
+
+  it('should answer stat with undefined and reject open for ids that are not ObjectIds', async () => {
+    const storage = createGridFSStorage({ db: mongo.db });
+    expect(await storage.stat('../etc/passwd')).toBeUndefined();
+    expect(await storage.stat('zz'.repeat(12))).toBeUndefined();
+    await expect(storage.open('not-an-id')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(storage.remove('not-an-id')).resolves.toBeUndefined();
+  });
+
+  it('should store a parsed form through storeParts, as the seed did, with ObjectId hex ids', async () => {
+    const storage = createGridFSStorage({ db: mongo.db });
+    const photo = randomBytes(600_000);
+    const body = formBody([
+      { name: 'title', data: 'trip' },
+      { name: 'photo', filename: 'été.png', contentType: 'image/png', data: photo },
+      { name: 'notes', filename: 'notes.txt', contentType: 'text/plain', data: 'short' },
+    ]);
     const parts = await lastValueFrom(from([body]).pipe(parseMultipart(CONTENT_TYPE), storeParts(storage), toArray()));
-    const file = parts.find((part) => part.kind === 'file');
-    const id = file?.kind === 'file' ? file.id : '';
-    expect(id).toMatch(/^[0-9a-f]{24}$/);
-    expect(await storage.stat(id)).toMatchObject({ filename: 'été.png', contentType: 'image/png', size: data.length, fieldName: 'photo' });
-    expect((await readAll(await storage.open(id))).equals(data)).toBe(true);
+    const files = parts.flatMap((part) => (part.kind === 'file' ? [part] : []));
+    expect(files.map((file) => file.id)).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/), expect.stringMatching(/^[0-9a-f]{24}$/)]);
+    expect(await storage.stat(files[0]!.id)).toMatchObject({ filename: 'été.png', contentType: 'image/png', size: photo.length, fieldName: 'photo' });
+    expect((await readAll(await storage.open(files[0]!.id))).equals(photo)).toBe(true);
+    for (const file of files) await storage.remove(file.id);
+    expect(await inspect(mongo.db)).toEqual(before);
   });
 
   it('should leave no files or chunks of a truncated form', async () => {
     const storage = createGridFSStorage({ db: mongo.db });
-    const before = await inspect(mongo.db);
-    const body = formBody([{ name: 'a', filename: 'a.bin', data: Buffer.alloc(400_000, 2) }, { name: 'b', filename: 'b.bin', data: Buffer.alloc(2_000_000, 3) }]);
+    const body = formBody([
+      { name: 'a', filename: 'a.bin', data: randomBytes(400_000) },
+      { name: 'b', filename: 'b.bin', data: randomBytes(2_000_000) },
+    ]);
     const failure = await lastValueFrom(from([body.subarray(0, body.length - 1000)]).pipe(parseMultipart(CONTENT_TYPE), storeParts(storage), toArray())).catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'UNEXPECTED_END' });
     expect(await inspect(mongo.db)).toEqual(before);

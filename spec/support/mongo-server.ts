@@ -1,6 +1,6 @@
 /**
  * A MongoDB-protocol server for the GridFS tests: CongoDB from @push.rocks/smartmongo in a child
- * process on loopback, or the real server at MONGODB_URI when it is set.
+ * process on a free loopback port, or the real server at MONGODB_URI when that is set.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,42 +10,58 @@ import { MongoClient, type Db } from 'mongodb';
 export interface MongoUnderTest {
   readonly db: Db;
   readonly uri: string;
-  /** Which server: 'CongoDB (@push.rocks/smartmongo)' or 'MONGODB_URI'. */
+  /** Which server: 'CongoDB (@push.rocks/smartmongo 2.2.0)' or 'MONGODB_URI'. */
   readonly kind: string;
-  readonly startMs: number;
+  /** CongoDB only: ms to load the package and to start the server, as the child measured them. */
+  readonly loadMs?: number | undefined;
+  readonly startMs?: number | undefined;
+  /** From spawning the child (or connecting, for MONGODB_URI) to a connected client. */
+  readonly readyMs: number;
   stop(): Promise<void>;
 }
 
+/** Starts (or connects to) a server and opens `dbName`, emptied first on a real server. */
 export async function startMongo(dbName: string): Promise<MongoUnderTest> {
   const started = Date.now();
-  let uri = process.env.MONGODB_URI;
-  let stopServer = async (): Promise<void> => undefined;
-  let kind = 'MONGODB_URI';
-  if (uri === undefined) {
-    const child = spawn(process.execPath, [join(__dirname, 'servers', 'congo.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`CongoDB exited with ${code}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.startsWith('PORT ')) resolve(line.slice(5));
-      });
-    });
-    uri = `mongodb://127.0.0.1:${port}`;
-    kind = 'CongoDB (@push.rocks/smartmongo)';
-    stopServer = () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  const external = process.env.MONGODB_URI;
+  if (external !== undefined && external !== '') {
+    const client = await MongoClient.connect(external, { serverSelectionTimeoutMS: 5000 });
+    // A database of its own per run, so a real server's other data is never touched.
+    const db = client.db(`${dbName}-${process.pid}-${Date.now()}`);
+    return {
+      db,
+      uri: external,
+      kind: 'MONGODB_URI',
+      readyMs: Date.now() - started,
+      stop: async () => {
+        await db.dropDatabase().catch(() => undefined);
+        await client.close();
+      },
+    };
   }
+  const child = spawn(process.execPath, [join(__dirname, 'servers', 'congo.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [port, loadMs, startMs] = await new Promise<number[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`CongoDB exited with ${code} before it started`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('PORT ')) resolve(line.slice(5).split(' ').map(Number));
+    });
+  });
+  const uri = `mongodb://127.0.0.1:${port}`;
   const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000 });
-  const startMs = Date.now() - started;
   return {
     db: client.db(dbName),
     uri,
-    kind,
+    kind: 'CongoDB (@push.rocks/smartmongo 2.2.0)',
+    loadMs,
     startMs,
+    readyMs: Date.now() - started,
     stop: async () => {
       await client.close();
-      await stopServer();
+      if (child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * GridFS storage (the seed's store): each file streamed into a `GridFSBucket` upload stream with
- * a generated ObjectId; abort removes the chunks already written.
+ * GridFS storage (the seed's store): each file streamed into a `GridFSBucket` upload stream under a
+ * generated ObjectId; abort removes the chunks already written.
  */
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
@@ -10,27 +10,48 @@ import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '.
 
 /** Options of the GridFS storage. */
 export interface GridFSStorageOptions {
-  /** The database (from the official `mongodb` driver). */
+  /** The database, from the official `mongodb` driver (6 or later). */
   readonly db: Db;
   /** The bucket: collections `<bucketName>.files` and `<bucketName>.chunks`. Default 'fs'. */
   readonly bucketName?: string;
-  /** Bytes per GridFS chunk. Default the driver's (255 KiB). */
+  /** Bytes per GridFS chunk. Default the driver's, 255 KiB. */
   readonly chunkSizeBytes?: number;
+}
+
+/** What this storage keeps in a files document's `metadata`. */
+interface FileMetadata {
+  fieldName: string;
+  index: number;
+  contentType: string;
+  /** Set once every byte was written; a files document without it is not one of ours, or not whole. */
+  sha256?: string;
 }
 
 interface FileDocument {
   _id: ObjectId;
   length: number;
   filename: string;
-  metadata?: { fieldName?: string; index?: number; contentType?: string; sha256?: string };
+  metadata?: Partial<FileMetadata>;
 }
 
+const OBJECT_ID = /^[0-9a-f]{24}$/i;
+
 /**
- * Stores files in MongoDB GridFS. Ids are the files' ObjectIds as 24 hex characters. The SHA-256,
- * known only at the end, is set on the `files` document when the file is closed.
+ * Stores files in MongoDB GridFS, the way the seed did: `openUploadStreamWithId` with a new
+ * ObjectId, the client's filename as the GridFS `filename`, and `metadata: { fieldName, index,
+ * contentType, sha256 }`. Ids are the ObjectIds as 24 hex characters.
+ *
+ * The SHA-256 is known only after the last byte. The driver writes the files document when the
+ * stream finishes, from the `metadata` object it was given, so the writer adds `sha256` to that
+ * object before ending the stream: the document appears complete, in one insert. Should a driver
+ * copy the metadata earlier, close sets it with an `updateOne` on `<bucketName>.files` instead;
+ * `stat` and `open` treat a files document without `metadata.sha256` as not (yet) stored.
+ *
+ * Abort waits for the chunk insert in flight, then calls the stream's `abort()`, which deletes
+ * the chunks written so far; a file whose close had already stored it is deleted.
  *
  * @param options the database, the bucket name and the chunk size.
- * @returns a FileStorage.
+ * @returns a FileStorage whose ids are ObjectId hex strings.
  * @example
  * const storage = createGridFSStorage({ db: new MongoClient(uri).db('uploads') });
  * multipart(req).pipe(storeParts(storage), toArray())
@@ -39,84 +60,117 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
   const bucketName = options.bucketName ?? 'fs';
   const bucket = new GridFSBucket(options.db, { bucketName, ...(options.chunkSizeBytes === undefined ? {} : { chunkSizeBytes: options.chunkSizeBytes }) });
   const files = options.db.collection<FileDocument>(`${bucketName}.files`);
-  const idOf = (id: string): ObjectId | undefined => (/^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : undefined);
+  const objectId = (id: string): ObjectId | undefined => (OBJECT_ID.test(id) ? new ObjectId(id) : undefined);
+  const locationOf = (id: string): string => `gridfs:${bucketName}/${id}`;
+
+  async function remove(id: string): Promise<void> {
+    const oid = objectId(id);
+    if (oid === undefined) return;
+    // Deletes the files document and every chunk; rejects with "File not found" when there was
+    // no files document, even though it deleted chunks (those of an unfinished file) too.
+    await bucket.delete(oid).catch((error: unknown) => {
+      if (!/file not found/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    });
+  }
 
   async function stat(id: string): Promise<StoredFile<string> | undefined> {
-    const oid = idOf(id);
+    const oid = objectId(id);
     if (oid === undefined) return undefined;
     const doc = await files.findOne({ _id: oid });
-    if (doc === null || doc.metadata?.sha256 === undefined) return undefined;
+    const metadata = doc?.metadata;
+    if (doc === null || metadata?.sha256 === undefined) return undefined;
     return {
-      id,
-      index: doc.metadata.index ?? 0,
-      fieldName: doc.metadata.fieldName ?? '',
+      id: oid.toHexString(),
+      index: metadata.index ?? 0,
+      fieldName: metadata.fieldName ?? '',
       filename: doc.filename,
-      contentType: doc.metadata.contentType ?? 'application/octet-stream',
+      contentType: metadata.contentType ?? 'application/octet-stream',
       size: doc.length,
-      sha256: doc.metadata.sha256,
-      location: `gridfs:${bucketName}/${id}`,
+      sha256: metadata.sha256,
+      location: locationOf(oid.toHexString()),
+    };
+  }
+
+  async function create(info: FileInfo): Promise<FileWriter<string>> {
+    const oid = new ObjectId();
+    const id = oid.toHexString();
+    const metadata: FileMetadata = { fieldName: info.fieldName, index: info.index, contentType: info.contentType };
+    const stream: GridFSBucketWriteStream = bucket.openUploadStreamWithId(oid, info.filename, { metadata });
+    // The stream's first error, seen by the next write or close; never unhandled.
+    let failure: unknown;
+    stream.on('error', (error) => {
+      failure ??= error;
+    });
+    // Settles when the last write's chunk inserts are acknowledged: abort waits for it so no insert
+    // lands after the chunks were deleted.
+    let lastWrite: Promise<void> = Promise.resolve();
+    const digest = new ContentDigest();
+    // False once close or abort began.
+    let isOpen = true;
+
+    return {
+      async write(chunk: Buffer, offset: number): Promise<void> {
+        if (failure !== undefined) throw failure;
+        if (!isOpen) throw new Error(`File ${id} is no longer open.`);
+        const fresh = digest.take(chunk, offset);
+        if (fresh.length === 0) return;
+        let accepted = true;
+        lastWrite = new Promise<void>((resolve) => {
+          accepted = stream.write(fresh, () => resolve());
+        });
+        // Resolves when the stream took the bytes; rejects when it fails first.
+        if (!accepted) await once(stream, 'drain');
+      },
+      async close(): Promise<StoredFile<string>> {
+        if (!isOpen) throw new Error(`File ${id} is no longer open.`);
+        isOpen = false;
+        if (failure !== undefined) throw failure;
+        const sha256 = digest.digest();
+        metadata.sha256 = sha256;
+        try {
+          stream.end();
+          await once(stream, 'finish');
+          if (stream.gridFSFile?.metadata?.sha256 !== sha256) await files.updateOne({ _id: oid }, { $set: { 'metadata.sha256': sha256 } });
+        } catch (error) {
+          // Chunks (and maybe the files document) of a file that will not be reported as stored.
+          await remove(id).catch(() => undefined);
+          throw error;
+        }
+        return {
+          id,
+          index: info.index,
+          fieldName: info.fieldName,
+          filename: info.filename,
+          contentType: info.contentType,
+          size: digest.size,
+          sha256,
+          location: locationOf(id),
+        };
+      },
+      async abort(): Promise<void> {
+        if (isOpen) {
+          isOpen = false;
+          await lastWrite;
+          // Deletes the chunks written so far; nothing was in flight (see lastWrite).
+          await stream.abort();
+          return;
+        }
+        // close had begun: whatever it stored goes.
+        await remove(id);
+      },
     };
   }
 
   return {
+    create,
     stat,
-    async create(info: FileInfo): Promise<FileWriter<string>> {
-      const oid = new ObjectId();
-      const stream: GridFSBucketWriteStream = bucket.openUploadStreamWithId(oid, info.filename, {
-        metadata: { fieldName: info.fieldName, index: info.index, contentType: info.contentType },
-      });
-      // Kept so a failure is seen by the next call, never unhandled.
-      let failure: unknown;
-      stream.on('error', (error) => (failure ??= error));
-      const digest = new ContentDigest();
-      let isOpen = true;
-      return {
-        async write(chunk: Buffer, offset: number): Promise<void> {
-          if (failure !== undefined) throw failure;
-          const fresh = digest.take(chunk, offset);
-          if (fresh.length === 0 || stream.write(fresh)) return;
-          await once(stream, 'drain');
-        },
-        async close(): Promise<StoredFile<string>> {
-          isOpen = false;
-          if (failure !== undefined) throw failure;
-          stream.end();
-          await once(stream, 'finish');
-          const sha256 = digest.digest();
-          await files.updateOne({ _id: oid }, { $set: { 'metadata.sha256': sha256 } });
-          return {
-            id: oid.toHexString(),
-            index: info.index,
-            fieldName: info.fieldName,
-            filename: info.filename,
-            contentType: info.contentType,
-            size: digest.size,
-            sha256,
-            location: `gridfs:${bucketName}/${oid.toHexString()}`,
-          };
-        },
-        async abort(): Promise<void> {
-          if (isOpen) {
-            isOpen = false;
-            // Deletes the chunks written so far.
-            await stream.abort().catch(() => undefined);
-          }
-          // Whatever the abort could not reach (a file that finished first).
-          await bucket.delete(oid).catch(() => undefined);
-        },
-      };
-    },
+    remove,
     async open(id: string, range?: ByteRange): Promise<Readable> {
-      const oid = idOf(id);
-      if (oid === undefined || (await stat(id)) === undefined) throw Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
-      return bucket.openDownloadStream(oid, range === undefined ? {} : { start: range.start, end: range.end + 1 });
-    },
-    async remove(id: string): Promise<void> {
-      const oid = idOf(id);
-      if (oid === undefined) return;
-      await bucket.delete(oid).catch((error: unknown) => {
-        if (!/file not found/i.test(String((error as Error).message))) throw error;
-      });
+      const file = await stat(id);
+      if (file === undefined) throw Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
+      const oid = new ObjectId(id);
+      // The driver's `end` is exclusive and may not pass the file's length.
+      return bucket.openDownloadStream(oid, range === undefined ? {} : { start: range.start, end: Math.min(range.end + 1, file.size) });
     },
   };
 }
