@@ -6,7 +6,7 @@
  *   node bench/profile-summary.js <file.cpuprofile> [top=25] [fromMicros toMicros]
  *
  * run.js passes the windows of the timed runs (case.js reports them), so module loading, the body's
- * construction, the warm-up and the collections between runs stay out of the summary.
+ * construction and the warm-up stay out of the summary.
  * Lines point into what ran: dist/cjs/*.js for rx-multipart (tsc keeps function order and names,
  * so the lib/*.ts function is the one with the same name).
  */
@@ -61,7 +61,7 @@ function summarise(profile, windows) {
     const tickCount = ticks.reduce((sum, tick) => sum + tick.ticks, 0);
     for (const tick of ticks) {
       const lineKey = `${file}:${tick.line}`;
-      const line = byLine.get(lineKey) || { micros: 0, file: frame.url, line: tick.line, name: frame.functionName };
+      const line = byLine.get(lineKey) || { micros: 0, file: frame.url, line: tick.line };
       line.micros += (micros * tick.ticks) / tickCount;
       byLine.set(lineKey, line);
     }
@@ -70,7 +70,7 @@ function summarise(profile, windows) {
   const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([key, micros]) => ({ key, ms: micros / 1000 }));
   const lines = [...byLine]
     .sort((a, b) => b[1].micros - a[1].micros)
-    .map(([key, line]) => ({ key: `${key} (${line.name || 'anonymous'})${sourceLine(line.file, line.line)}`, ms: line.micros / 1000 }));
+    .map(([key, line]) => ({ key: `${key}${sourceLine(line.file, line.line)}`, ms: line.micros / 1000 }));
   return { totalMs: total / 1000, functions: sorted(byFunction), files: sorted(byFile), lines };
 }
 
