@@ -23,7 +23,7 @@ export function indexOfByte(bytes: Uint8Array, byte: number, from: number): numb
 
 /**
  * Creates a search for `pattern`.
- * @param pattern the bytes to find; at most 255 bytes for the portable search.
+ * @param pattern the bytes to find; 1 to 255 bytes for the portable search (a RangeError otherwise).
  * @param useNative false forces the portable search (for tests and non-Node runtimes).
  */
 export function createSearch(pattern: Uint8Array, useNative = nativeIndexOf !== undefined): SearchFunction {
@@ -37,8 +37,9 @@ export function createSearch(pattern: Uint8Array, useNative = nativeIndexOf !== 
 function createHorspoolSearch(pattern: Uint8Array): SearchFunction {
   const last = pattern.length - 1;
   // A Uint8Array skip table is enough: delimiters are at most 74 bytes (RFC 2046 caps the
-  // boundary at 70), so every shift fits in a byte.
-  if (last > 255) throw new RangeError('pattern longer than 256 bytes');
+  // boundary at 70), so every shift fits in a byte. A 256-byte pattern would store its default
+  // shift of 256 as 0 and loop forever; an empty one has no last byte to compare.
+  if (pattern.length === 0 || pattern.length > 255) throw new RangeError('pattern must be 1 to 255 bytes');
   const skip = new Uint8Array(256).fill(pattern.length);
   for (let i = 0; i < last; i++) skip[pattern[i]!] = last - i;
   const tail = pattern[last]!;

@@ -61,6 +61,10 @@ const LF = 10;
 const HYPHEN = 45;
 // Transport padding is whitespace a gateway may add; real clients send none. Cap it.
 const MAX_PADDING = 256;
+// A lifted headerSize (Infinity, or merely large) must not be allocated up front: `new
+// Uint8Array(Infinity)` throws. Up to this size the whole capacity is allocated at once (the
+// default 16 KiB limit included); beyond it the buffer doubles as a block grows.
+const MAX_PREALLOCATED_HEADER = 64 * 1024;
 
 /** The parser state: one plain object, every field set in the constructor in a fixed order. */
 export interface ParserState {
@@ -81,7 +85,7 @@ export interface ParserState {
    * the delimiter's own first bytes, so the count is all that is carried.
    */
   carriedDelimiter: number;
-  /** A header block split across chunks: a virtual CRLF, then its bytes (allocated on first use). */
+  /** A header block split across chunks: a virtual CRLF, then its bytes (allocated on first use, grown for a large headerSize). */
   headerBuffer: Uint8Array | undefined;
   /** Bytes in headerBuffer (0 when nothing is carried). */
   headerLength: number;
@@ -195,7 +199,9 @@ export function step(state: ParserState, chunk: Uint8Array): ParserState {
   }
   if (input.length < chunk.length && state.state < DONE) {
     const { bodySize } = state.config.limits;
-    return fail(state, 'LIMIT_BODY_SIZE', `The body is larger than limits.bodySize (${bodySize} bytes).`, bodySize, false);
+    // Name the part being read, as every limit error does: its head once read, else its index.
+    const partIndex = state.part?.index ?? (state.state === HEADERS ? state.parts : undefined);
+    return fail(state, 'LIMIT_BODY_SIZE', `The body is larger than limits.bodySize (${bodySize} bytes).`, bodySize, true, partIndex);
   }
   return state;
 }
@@ -350,13 +356,18 @@ function scanHeaders(state: ParserState, chunk: Uint8Array, from: number): numbe
     if (length - from >= headerSize + 4) return failHeaderSize(state, length);
     // Carry: a virtual CRLF first, so that a block with no headers ("\r\n" split across chunks) and
     // a terminator split anywhere are both found by one search.
-    state.headerBuffer ??= new Uint8Array(headerSize + 6);
+    state.headerBuffer ??= new Uint8Array(Math.min(headerSize + 6, MAX_PREALLOCATED_HEADER));
     state.headerBuffer[0] = CR;
     state.headerBuffer[1] = LF;
     state.headerLength = 2;
   }
-  const buffer = state.headerBuffer!;
+  // The virtual CRLF, the block and its CRLFCRLF.
+  const capacity = headerSize + 6;
+  let buffer = state.headerBuffer!;
   const old = state.headerLength;
+  if (old + length - from > buffer.length && buffer.length < capacity) {
+    buffer = state.headerBuffer = growHeaderBuffer(buffer, old, Math.min(capacity, Math.max(old + length - from, buffer.length * 2)));
+  }
   const taken = Math.min(buffer.length - old, length - from);
   buffer.set(chunk.subarray(from, from + taken), old);
   const filled = old + taken;
@@ -366,9 +377,15 @@ function scanHeaders(state: ParserState, chunk: Uint8Array, from: number): numbe
     // The block is buffer[2, end); `end === 0` means no headers at all.
     return startPart(state, buffer, Math.min(2, end), end) ? from + (end + 4 - old) : length;
   }
-  if (filled === buffer.length) return failHeaderSize(state, length);
+  if (filled >= capacity) return failHeaderSize(state, length);
   state.headerLength = filled;
   return length;
+}
+
+function growHeaderBuffer(buffer: Uint8Array, used: number, size: number): Uint8Array {
+  const grown = new Uint8Array(size);
+  grown.set(buffer.subarray(0, used));
+  return grown;
 }
 
 // Index of the CRLFCRLF that ends a header block in bytes[from, to), or -1. Steps from CR to CR
@@ -384,7 +401,8 @@ function findHeaderEnd(bytes: Uint8Array, from: number, to: number): number {
 
 function failHeaderSize(state: ParserState, length: number): number {
   const { headerSize } = state.config.limits;
-  fail(state, 'LIMIT_HEADER_SIZE', `A part's header block is larger than limits.headerSize (${headerSize} bytes).`, headerSize, false);
+  // The part's name is in the block that is too large; its index is known.
+  fail(state, 'LIMIT_HEADER_SIZE', `A part's header block is larger than limits.headerSize (${headerSize} bytes).`, headerSize, false, state.parts);
   return length;
 }
 

@@ -1,129 +1,295 @@
 /**
- * Properties (fast-check): any form, encoded the way browsers encode it, parses to exactly the
- * parts that were encoded under any chunking; random and mutated bytes end in parts or a
- * MultipartError, synchronously, never a throw and never a hang.
+ * Properties (fast-check). Any form, encoded the way browsers encode it, parses to exactly the
+ * parts that were encoded, under any chunking, through parseMultipart and through the parser with
+ * its portable search. Random and mutated bytes end in parts or a MultipartError, synchronously:
+ * never a throw outside the Observable, never a hang. Events keep their grammar, the outcome does
+ * not depend on the chunking, and size limits hold before bytes are handed out.
  */
 import fc from 'fast-check';
 import { concatMap, from, map, toArray } from 'rxjs';
 import { MultipartError, parseMultipart } from '../../lib/index';
+import type { MultipartErrorCode } from '../../lib/errors';
+import { resolveLimits, type Limits, type ResolvedLimits } from '../../lib/parser/limits';
+import { createParserState, EVENT_DATA, EVENT_END, EVENT_ERROR, EVENT_PART_END, EVENT_PART_START, finish, step } from '../../lib/parser/multipart-parser';
+import {
+  boundary,
+  chunking,
+  contentTypeFor,
+  cut,
+  encodedForm,
+  formPart,
+  multipartLike,
+  multipartNoise,
+  mutate,
+  mutations,
+  smallLimits,
+  type EncodedForm,
+} from '../support/arbitraries';
 import { formBody, type FormPart } from '../support/form-body';
 
-const BOUNDARY = 'fcBoundary0123';
-const CONTENT_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
-const DELIMITER = `\r\n--${BOUNDARY}`;
-
-/** Bytes full of the delimiter's look-alikes: its prefixes, itself minus the last byte, CR/LF runs. */
-const trickyBytes = fc
-  .array(
-    fc.oneof(
-      fc.uint8Array({ maxLength: 40 }),
-      fc.integer({ min: 1, max: DELIMITER.length - 1 }).map((n) => new Uint8Array(Buffer.from(DELIMITER.slice(0, n)))),
-      fc.constantFrom('\r', '\n', '\r\n', '\r\n--', '--', `--${BOUNDARY}`, `\r\n-${BOUNDARY}`, `${DELIMITER.slice(0, -1)}X`).map((s) => new Uint8Array(Buffer.from(s))),
-    ),
-    { maxLength: 12 },
-  )
-  .map((pieces) => Buffer.concat(pieces))
-  // An encoder picks a boundary that does not occur in the data (RFC 2046 §5.1.1); look-alikes stay.
-  .filter((bytes) => !bytes.includes(DELIMITER));
-
-// Names and filenames: printable and non-ASCII characters, quotes, CR and LF (escaped by the
-// WHATWG encoding as %22 %0D %0A). Left out, as the decoding rules document: a literal "%22" (it
-// decodes like the escape) and a doubled backslash (read as an RFC quoted-pair, `\\` → `\`).
-const text = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'Z', '0', ' ', '"', '\r', '\n', ';', '=', 'é', '日', '😀', '\\', '-'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), maxLength: 12 })
-  .filter((s) => !/%(22|0D|0A)/i.test(s) && !s.includes('\0') && !s.includes('\\\\'));
-// A filename is reduced to its basename: keep path separators out of it, and `.` and `..`, which
-// the basename rule reduces to ''.
-const filename = text.filter((s) => !s.includes('/') && !s.includes('\\') && s !== '.' && s !== '..');
-
-const formPart: fc.Arbitrary<FormPart> = fc.record(
-  { name: text, filename: fc.option(filename, { nil: undefined }), data: trickyBytes },
-  { requiredKeys: ['name', 'data'] },
-).map((part): FormPart => (part.filename === undefined ? { name: part.name, data: part.data } : { name: part.name, filename: part.filename, data: part.data }));
-
-/** Cut points as fractions of the body, so any chunking of any body can be drawn. */
-const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 });
-
-function chunkAt(body: Buffer, fractions: readonly number[]): Buffer[] {
-  const points = [...new Set(fractions.map((f) => Math.floor(f * body.length)))].filter((p) => p > 0 && p < body.length).sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(body.subarray(start, point));
-    start = point;
-  }
-  chunks.push(body.subarray(start));
-  return chunks;
+interface OutcomePart {
+  readonly name: string;
+  readonly filename: string | undefined;
+  readonly contentType: string;
+  readonly data: Buffer;
 }
 
-type Outcome = { parts: Array<{ name: string; filename: string | undefined; data: Buffer }> } | { error: unknown } | undefined;
+type Outcome = { readonly parts: readonly OutcomePart[] } | { readonly error: unknown } | undefined;
 
-/** Parses synchronously: a `from(array)` source ends within the call, or the parse hung. */
-function parseNow(chunks: readonly Uint8Array[], contentType = CONTENT_TYPE): Outcome {
+/**
+ * Parses with parseMultipart, reading every body$; filenames keep their paths (preservePath). A
+ * `from(array)` source emits within the subscribe call, so the parse has completed or errored when
+ * it returns; undefined means it hung.
+ */
+function parseNow(chunks: readonly Uint8Array[], contentType: string): Outcome {
   let outcome: Outcome;
   from(chunks)
     .pipe(
-      parseMultipart(contentType),
-      concatMap((part) => part.body$.pipe(toArray(), map((data) => ({ name: part.name, filename: part.filename, data: Buffer.concat(data) })))),
+      parseMultipart(contentType, { preservePath: true }),
+      concatMap((part) => part.body$.pipe(toArray(), map((data) => ({ name: part.name, filename: part.filename, contentType: part.contentType, data: Buffer.concat(data) })))),
       toArray(),
     )
     .subscribe({ next: (parts) => (outcome = { parts }), error: (error: unknown) => (outcome = { error }) });
   return outcome;
 }
 
+/**
+ * The codes a parse can end in. `from(array)` never fails, so a SOURCE_ERROR would be a throw
+ * inside the parser: parseMultipart reports whatever errors its scan as the source's failure.
+ */
+const PARSE_ERROR_CODES: readonly MultipartErrorCode[] = [
+  'NOT_MULTIPART', 'MISSING_BOUNDARY', 'INVALID_BOUNDARY', 'MALFORMED_DELIMITER', 'MALFORMED_HEADER', 'INVALID_CONTENT_DISPOSITION', 'UNEXPECTED_END',
+  'LIMIT_PARTS', 'LIMIT_FILES', 'LIMIT_FIELDS', 'LIMIT_FILE_SIZE', 'LIMIT_FIELD_SIZE', 'LIMIT_FIELD_NAME_SIZE', 'LIMIT_HEADER_SIZE', 'LIMIT_HEADER_PAIRS',
+  'LIMIT_PREAMBLE_SIZE', 'LIMIT_BODY_SIZE',
+];
+
+/** The parse completed, or failed with a MultipartError of its own (not a throw, not a hang). */
+function expectPartsOrParseError(outcome: Outcome): void {
+  expect(outcome).toBeDefined();
+  if (outcome === undefined || !('error' in outcome)) return;
+  expect(outcome.error).toBeInstanceOf(MultipartError);
+  expect(PARSE_ERROR_CODES).toContain((outcome.error as MultipartError).code);
+}
+
+/** The parts a form encoded, as a parser must give them back (filenames with their paths: preservePath). */
+const expectedParts = (parts: readonly FormPart[]): OutcomePart[] =>
+  parts.map((part) => ({ name: part.name, filename: part.filename, contentType: part.contentType ?? 'text/plain', data: Buffer.from(part.data) }));
+
+interface TracePart {
+  readonly name: string;
+  readonly filename: string | undefined;
+  readonly contentType: string;
+  readonly data: Buffer;
+  readonly isEnded: boolean;
+}
+
+/** What the parser emitted, and any break of the event grammar. */
+interface Trace {
+  readonly parts: readonly TracePart[];
+  /** 'END', an error code, or undefined when neither came. */
+  readonly end: 'END' | MultipartErrorCode | undefined;
+  readonly error: MultipartError | undefined;
+  readonly violations: readonly string[];
+}
+
+interface ParserOptions {
+  readonly limits?: Limits;
+  readonly isFormData?: boolean;
+  readonly usesPortableSearch?: boolean;
+}
+
+/** Steps the parser itself over the chunks, then finishes it. */
+function trace(chunks: readonly Uint8Array[], boundaryValue: string, options: ParserOptions = {}): Trace {
+  const limits = resolveLimits(options.limits);
+  if (typeof limits === 'string') throw new Error(`invalid limit ${limits}`);
+  const state = createParserState(boundaryValue, {
+    limits,
+    isFormData: options.isFormData ?? true,
+    preservePath: true,
+    defParamCharset: 'utf8',
+    usesPortableSearch: options.usesPortableSearch ?? false,
+  });
+  const parts: Array<{ name: string; filename: string | undefined; contentType: string; data: Uint8Array[]; isEnded: boolean }> = [];
+  const violations: string[] = [];
+  let current: (typeof parts)[number] | undefined;
+  let end: Trace['end'];
+  let error: MultipartError | undefined;
+  const take = (events: ReturnType<typeof step>['events']): void => {
+    for (const event of events) {
+      if (end !== undefined) violations.push(`event ${event.type} after ${end}`);
+      if (event.type === EVENT_PART_START) {
+        if (current !== undefined) violations.push('PART_START inside a part');
+        current = { name: event.part.name, filename: event.part.filename, contentType: event.part.contentType, data: [], isEnded: false };
+        parts.push(current);
+      } else if (event.type === EVENT_DATA) {
+        if (current === undefined) violations.push('DATA outside a part');
+        else current.data.push(event.data);
+        if (event.data.length === 0) violations.push('empty DATA');
+      } else if (event.type === EVENT_PART_END) {
+        if (current === undefined) violations.push('PART_END outside a part');
+        else current.isEnded = true;
+        current = undefined;
+      } else if (event.type === EVENT_END) {
+        if (current !== undefined) violations.push('END inside a part');
+        end = 'END';
+      } else if (event.type === EVENT_ERROR) {
+        if (!(event.error instanceof MultipartError)) violations.push('ERROR without a MultipartError');
+        end = event.error.code;
+        error = event.error;
+      }
+    }
+  };
+  for (const chunk of chunks) take(step(state, chunk).events);
+  take(finish(state).events);
+  if (end === undefined) violations.push('neither END nor ERROR after finish');
+  return { parts: parts.map((part) => ({ ...part, data: Buffer.concat(part.data) })), end, error, violations };
+}
+
+/** A trace without what may depend on the chunking: the bytes of a part cut short by an error. */
+const settled = (result: Trace): unknown => ({
+  parts: result.parts.map((part) => ({ ...part, data: part.isEnded ? part.data : undefined })),
+  end: result.end,
+  partIndex: result.error?.partIndex,
+});
+
+/**
+ * Any bytes for a parse: uniform bytes, multipart noise, a body shaped like multipart (mutated or
+ * not), or a form as sent, mutated, or with noise inside.
+ */
+const anyBody = (value: string): fc.Arbitrary<Buffer> => {
+  const body = fc.array(formPart(value), { maxLength: 4 }).map((parts) => formBody(parts, value));
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 400 }).map((bytes) => Buffer.from(bytes)),
+    multipartNoise(value),
+    multipartLike(value),
+    fc.tuple(multipartLike(value), mutations).map(([bytes, changes]) => mutate(bytes, changes)),
+    body,
+    fc.tuple(body, mutations).map(([bytes, changes]) => mutate(bytes, changes)),
+    fc.tuple(body, multipartNoise(value), fc.double({ min: 0, max: 1, noNaN: true })).map(([bytes, noise, at]) => {
+      const i = Math.floor(at * bytes.length);
+      return Buffer.concat([bytes.subarray(0, i), noise, bytes.subarray(i)]);
+    }),
+  );
+};
+
+/** A Content-Type for any body: form-data, another subtype, a bare boundary, or not multipart at all. */
+const anyContentType = (value: string): fc.Arbitrary<string> =>
+  fc.oneof(contentTypeFor('form-data', value), contentTypeFor('mixed', value), fc.constant(value), fc.constantFrom('text/plain', 'multipart/form-data'));
+
 describe('parse properties', () => {
-  it('should parse any encoded form to exactly its parts, under any chunking', () => {
-    fc.assert(
-      fc.property(fc.array(formPart, { maxLength: 6 }), cuts, (parts, fractions) => {
-        const outcome = parseNow(chunkAt(formBody(parts, BOUNDARY), fractions));
-        expect(outcome).toEqual({
-          parts: parts.map((part) => ({ name: part.name, filename: part.filename, data: Buffer.from(part.data) })),
-        });
-      }),
-      { numRuns: 600 },
-    );
+  describe('any form encoded the WHATWG way', () => {
+    it('should parse to exactly its parts under any chunking', () => {
+      fc.assert(
+        fc.property(encodedForm(6), chunking, (form: EncodedForm, how) => {
+          expect(parseNow(cut(form.body, how), form.contentType)).toEqual({ parts: expectedParts(form.parts) });
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('should parse to exactly its parts when every byte is its own chunk', () => {
+      fc.assert(
+        fc.property(encodedForm(3), (form) => {
+          expect(parseNow(cut(form.body, { kind: 'every', size: 1 }), form.contentType)).toEqual({ parts: expectedParts(form.parts) });
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('should parse to exactly its parts with the portable search under any chunking', () => {
+      fc.assert(
+        fc.property(encodedForm(6), chunking, (form, how) => {
+          const result = trace(cut(form.body, how), form.boundary, { usesPortableSearch: true });
+          expect(result.parts).toEqual(expectedParts(form.parts).map((part) => ({ ...part, isEnded: true })));
+          expect([result.end, result.violations]).toEqual(['END', []]);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('should give the parts up to the first one over a limit, then that limit, never handing out more bytes than it allows', () => {
+      fc.assert(
+        fc.property(encodedForm(6), smallLimits, chunking, (form, limits, how) => {
+          const lifted = { ...limits, bodySize: Infinity, headerSize: Infinity, headerPairs: Infinity };
+          const result = trace(cut(form.body, how), form.boundary, { limits: lifted });
+          const max = resolveLimits(lifted) as ResolvedLimits;
+          // The first part over a count or name limit is refused before it starts; the first part
+          // over its size limit starts and is cut off.
+          let parts = 0;
+          let files = 0;
+          let fields = 0;
+          let failing: { index: number; codes: MultipartErrorCode[]; isStarted: boolean; sizeLimit: number } | undefined;
+          for (const [index, part] of form.parts.entries()) {
+            const isFile = part.filename !== undefined;
+            const codes: MultipartErrorCode[] = [];
+            if (++parts > max.parts) codes.push('LIMIT_PARTS');
+            if (isFile && ++files > max.files) codes.push('LIMIT_FILES');
+            if (!isFile && ++fields > max.fields) codes.push('LIMIT_FIELDS');
+            if (Buffer.byteLength(part.name) > max.fieldNameSize) codes.push('LIMIT_FIELD_NAME_SIZE');
+            const sizeLimit = isFile ? max.fileSize : max.fieldSize;
+            if (codes.length > 0) failing = { index, codes, isStarted: false, sizeLimit };
+            else if (Buffer.from(part.data).length > sizeLimit) failing = { index, codes: [isFile ? 'LIMIT_FILE_SIZE' : 'LIMIT_FIELD_SIZE'], isStarted: true, sizeLimit };
+            if (failing !== undefined) break;
+          }
+          const expected = expectedParts(form.parts).map((part) => ({ ...part, isEnded: true }));
+          if (failing === undefined) {
+            expect([result.parts, result.end]).toEqual([expected, 'END']);
+            return;
+          }
+          expect(result.parts.slice(0, failing.index)).toEqual(expected.slice(0, failing.index));
+          expect(result.parts).toHaveLength(failing.isStarted ? failing.index + 1 : failing.index);
+          expect(failing.codes).toContain(result.end);
+          expect(result.error?.partIndex).toBe(failing.index);
+          if (failing.isStarted) {
+            const cutOff = result.parts[failing.index]!;
+            expect(cutOff.data.length).toBeLessThanOrEqual(failing.sizeLimit);
+            expect(Buffer.from(form.parts[failing.index]!.data).subarray(0, cutOff.data.length).equals(cutOff.data)).toBe(true);
+          }
+        }),
+        { numRuns: 1000 },
+      );
+    });
   });
 
-  it('should parse any form cut into one-byte chunks to the same parts as whole', () => {
-    fc.assert(
-      fc.property(fc.array(formPart, { maxLength: 3 }), (parts) => {
-        const body = formBody(parts, BOUNDARY);
-        const bytes = Array.from(body, (byte) => Buffer.from([byte]));
-        expect(parseNow(bytes)).toEqual(parseNow([body]));
-      }),
-      { numRuns: 150 },
-    );
-  });
+  describe('any bytes', () => {
+    it('should end random bytes in parts or a MultipartError, synchronously', () => {
+      const input = boundary.chain((value) => fc.tuple(anyBody(value), anyContentType(value), chunking));
+      fc.assert(
+        fc.property(input, ([body, contentType, how]) => {
+          expectPartsOrParseError(parseNow(cut(body, how), contentType));
+        }),
+        { numRuns: 1000 },
+      );
+    });
 
-  it('should end random bytes in parts or a MultipartError, synchronously', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 400 }), cuts, fc.constantFrom(CONTENT_TYPE, 'multipart/mixed; boundary=a', 'b'), (bytes, fractions, type) => {
-        const outcome = parseNow(chunkAt(Buffer.from(bytes), fractions), type);
-        expect(outcome).toBeDefined();
-        if (outcome !== undefined && 'error' in outcome) expect(outcome.error).toBeInstanceOf(MultipartError);
-      }),
-      { numRuns: 1000 },
-    );
-  });
+    it('should end mutated valid bodies in parts or a MultipartError, synchronously', () => {
+      fc.assert(
+        fc.property(encodedForm(4), mutations, chunking, (form, changes, how) => {
+          expectPartsOrParseError(parseNow(cut(mutate(form.body, changes), how), form.contentType));
+        }),
+        { numRuns: 1000 },
+      );
+    });
 
-  it('should end mutated valid bodies in parts or a MultipartError, synchronously', () => {
-    const mutation = fc.array(
-      fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.constantFrom('flip', 'insert', 'delete'), byte: fc.integer({ min: 0, max: 255 }) }),
-      { minLength: 1, maxLength: 4 },
-    );
-    fc.assert(
-      fc.property(fc.array(formPart, { minLength: 1, maxLength: 4 }), mutation, cuts, (parts, mutations, fractions) => {
-        const bytes = [...formBody(parts, BOUNDARY)];
-        for (const { at, kind, byte } of mutations) {
-          const i = Math.floor(at * bytes.length);
-          if (kind === 'flip') bytes[i] = byte;
-          else if (kind === 'insert') bytes.splice(i, 0, byte);
-          else bytes.splice(i, 1);
-        }
-        const outcome = parseNow(chunkAt(Buffer.from(bytes), fractions));
-        expect(outcome).toBeDefined();
-        if (outcome !== undefined && 'error' in outcome) expect(outcome.error).toBeInstanceOf(MultipartError);
-      }),
-      { numRuns: 1000 },
-    );
+    it('should emit events in order (a part starts, has bytes, ends) and end in exactly one END or ERROR', () => {
+      const input = boundary.chain((value) => fc.tuple(fc.constant(value), anyBody(value), chunking, smallLimits, fc.boolean(), fc.boolean()));
+      fc.assert(
+        fc.property(input, ([value, body, how, limits, isFormData, usesPortableSearch]) => {
+          expect(trace(cut(body, how), value, { limits, isFormData, usesPortableSearch }).violations).toEqual([]);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('should reach the same parts and the same end whole or under any chunking, whatever the limits', () => {
+      const input = boundary.chain((value) => fc.tuple(fc.constant(value), anyBody(value), chunking, smallLimits, fc.boolean()));
+      fc.assert(
+        fc.property(input, ([value, body, how, limits, isFormData]) => {
+          const options = { limits, isFormData };
+          expect(settled(trace(cut(body, how), value, options))).toEqual(settled(trace([body], value, options)));
+        }),
+        { numRuns: 1000 },
+      );
+    });
   });
 });
