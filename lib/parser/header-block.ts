@@ -34,6 +34,8 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
   // The last header's value with its trailing whitespace: inside a quoted string left open at the
   // end of a line, that whitespace is data.
   let lastRaw = '';
+  // Whether lastRaw ends inside an open quoted string; undefined until a line needs to know.
+  let isOpen: boolean | undefined;
   let start = 0;
   while (start < length) {
     let end = text.indexOf('\r\n', start);
@@ -57,16 +59,25 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
       }
       headers[name] = trimEnd(lastRaw);
       lastName = name;
+      isOpen = undefined;
     } else if (lastName === '') {
       return malformedLine(text, start, end);
-    } else if (lastRaw.includes('"') && parseHeaderParams(lastRaw, false).isUnterminated) {
-      lastRaw = `${lastRaw}\r\n${text.slice(start, end)}`;
-      headers[lastName] = trimEnd(lastRaw);
+    } else if ((isOpen ??= lastRaw.includes('"') && parseHeaderParams(lastRaw, false).isUnterminated)) {
+      const line = text.slice(start, end);
+      lastRaw = `${lastRaw}\r\n${line}`;
+      // Only the line can end in whitespace; reading the joined value's last byte would flatten it.
+      headers[lastName] = isWhitespace(line.charCodeAt(line.length - 1)) ? lastRaw.trimEnd() : lastRaw;
+      // Re-reading the whole value for each line was quadratic (a 16 KiB block of short lines cost
+      // 100 ms). Only this line can close the string: a quote before the line break was read as
+      // data because something other than `; name=` or the end followed it, and a CR never reads
+      // as either. So the value stays open exactly when the line, read inside a string, does.
+      isOpen = parseHeaderParams(`;x="\r\n${line}`, false).isUnterminated;
     } else if (isWhitespace(text.charCodeAt(start))) {
       at = start;
       while (at < end && isWhitespace(text.charCodeAt(at))) at++;
       lastRaw = `${headers[lastName]!} ${text.slice(at, end)}`;
       headers[lastName] = trimEnd(lastRaw);
+      isOpen = undefined;
     } else {
       return malformedLine(text, start, end);
     }
