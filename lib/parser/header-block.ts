@@ -36,6 +36,9 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
   let lastRaw = '';
   // Whether lastRaw ends inside an open quoted string; undefined until a line needs to know.
   let isOpen: boolean | undefined;
+  // Folded lines of the current header: each one makes the open-quote test read the whole value
+  // again, so they are capped (1500 folds per part made 1 MB of body cost 16 s).
+  let folds = 0;
   let start = 0;
   while (start < length) {
     let end = text.indexOf('\r\n', start);
@@ -60,6 +63,7 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
       headers[name] = trimEnd(lastRaw);
       lastName = name;
       isOpen = undefined;
+      folds = 0;
     } else if (lastName === '') {
       return malformedLine(text, start, end);
     } else if ((isOpen ??= lastRaw.includes('"') && parseHeaderParams(lastRaw, false).isUnterminated)) {
@@ -73,6 +77,7 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
       // as either. So the value stays open exactly when the line, read inside a string, does.
       isOpen = parseHeaderParams(`;x="\r\n${line}`, false).isUnterminated;
     } else if (isWhitespace(text.charCodeAt(start))) {
+      if (++folds > MAX_FOLDS) return new HeaderBlockError('MALFORMED_HEADER', `The ${lastName} header is folded over more than ${MAX_FOLDS} lines (obs-fold, RFC 5322 §2.2.3; RFC 7578 senders do not fold).`);
       at = start;
       while (at < end && isWhitespace(text.charCodeAt(at))) at++;
       lastRaw = `${headers[lastName]!} ${text.slice(at, end)}`;
@@ -85,6 +90,10 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
   }
   return headers;
 }
+
+// Real clients never fold (RFC 7578 §4.8 senders, browsers); a gateway might fold a long value once
+// or twice.
+const MAX_FOLDS = 32;
 
 // Names real clients send.
 const KNOWN_NAMES = ['content-disposition', 'content-type', 'content-transfer-encoding', 'content-length', 'content-id'];
