@@ -16,7 +16,7 @@ const handlers = {
     const storage = createDiskStorage({ directory });
     const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
     return (req, res) =>
-      multipart(req, { limits, highWaterMark: Number(process.env.HWM ?? 1048576) }).pipe(storeParts(storage), toArray()).subscribe({
+      multipart(req, { limits }).pipe(storeParts(storage), toArray()).subscribe({
         next: (parts) => reply(res, 200, { files: parts.filter((part) => part.kind === 'file').length }),
         error: (error) => reply(res, error.status ?? 500, { error: String(error.message) }),
       });

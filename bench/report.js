@@ -41,7 +41,7 @@ function describeMachine() {
 }
 
 function describeVersions() {
-  const names = ['rxjs', 'busboy', '@fastify/busboy', '@remix-run/multipart-parser'];
+  const names = ['rxjs', 'busboy', '@fastify/busboy', '@remix-run/multipart-parser', 'multer', 'formidable'];
   return [`- rx-multipart ${packageVersion('.')} (${commit()})`, ...names.map((name) => `- ${name} ${packageVersion(name)}`)].join('\n');
 }
 

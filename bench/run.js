@@ -120,7 +120,7 @@ function runInMemory(options) {
 
 /**
  * E2E HOOK: the end-to-end section of issue 7 lives in bench/e2e.js (with bench/e2e-server.js and
- * the bodies of bench/bodies.js): a 1 GiB file and a form of 1000 small files uploaded over loopback
+ * the bodies of bench/bodies.js, bench/e2e-server.js): a 1 GiB file and a form of 1000 small files uploaded over loopback
  * HTTP to servers storing to disk (rx-multipart `multipart(req)` + `storeParts(createDiskStorage)`,
  * multer's diskStorage, formidable), reporting throughput and the server's peak RSS. Its contract
  * with this file: `require('./e2e').run({ quick })` runs synchronously (in its own processes) and
@@ -161,7 +161,7 @@ function main() {
     const e2e = runE2e(options);
     if (e2e !== undefined) sections.push(e2e);
   }
-  const report = formatReport(sections, options);
+  const report = formatReport(sections, options).replace('\n\nVersions:', `\n- Load average at the end: ${require('node:os').loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min; other work shares this machine)\n\nVersions:`);
   process.stdout.write(`\n${report}`);
 
   const isFullRun = !options.isQuick && !options.isProfiled && !isFiltered && !options.isE2eSkipped;
