@@ -12,7 +12,7 @@ function reply(res, status, body) {
 const handlers = {
   'rx-multipart'() {
     const { toArray } = require('rxjs');
-    const { multipart, storeParts, createDiskStorage } = require('../dist/cjs/index.js');
+    const { multipart, storeParts, createDiskStorage } = require(require('node:path').join(require('./dist.js').cjsDir(), 'index.js'));
     const storage = createDiskStorage({ directory });
     const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
     return (req, res) =>

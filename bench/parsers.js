@@ -8,6 +8,7 @@
  */
 const path = require('node:path');
 const { LIMITS } = require('./limits.js');
+const { cjsDir } = require('./dist.js');
 
 // Lift every limit: the bench measures parsing, and the 1 GiB case is larger than the defaults.
 const NO_LIMITS = {
@@ -51,7 +52,7 @@ const RX_MULTIPART = {
   label: 'rx-multipart',
   load: async () => {
     const { from, concatMap } = require('rxjs');
-    const { parseMultipart } = require(path.join(__dirname, '..', 'dist', 'cjs', 'index.js'));
+    const { parseMultipart } = require(path.join(cjsDir(), 'index.js'));
     const options = { limits: NO_LIMITS };
     return (input) =>
       new Promise((resolve, reject) => {
@@ -87,7 +88,7 @@ const RX_MULTIPART_CORE = {
   label: 'rx-multipart core (no RxJS)',
   isDiagnostic: true,
   load: async () => {
-    const dist = path.join(__dirname, '..', 'dist', 'cjs', 'parser');
+    const dist = path.join(cjsDir(), 'parser');
     const parser = require(path.join(dist, 'multipart-parser.js'));
     const { resolveLimits } = require(path.join(dist, 'limits.js'));
     const { resolveMultipartType } = require(path.join(dist, 'boundary.js'));

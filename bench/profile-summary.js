@@ -18,7 +18,9 @@ const ROOT = path.join(__dirname, '..');
 function shortUrl(url) {
   if (url === '') return '';
   const file = url.startsWith('file://') ? new URL(url).pathname : url;
-  return file.startsWith(ROOT) ? path.relative(ROOT, file) : file;
+  const relative = file.startsWith(ROOT) ? path.relative(ROOT, file) : file;
+  // run.js's private copy of dist/cjs (bench/dist.js) is named as the dist/cjs it was copied from.
+  return relative.replace(/^node_modules\/\.cache\/rx-multipart-bench\/\d+\/cjs\//, 'dist/cjs/');
 }
 
 /**

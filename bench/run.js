@@ -22,6 +22,7 @@ const { CASES } = require('./cases.js');
 const { PARSERS, PEERS, COPY_LIMIT, findParser } = require('./parsers.js');
 const { describeMachine, describeVersions, formatTable } = require('./report.js');
 const { summariseFile } = require('./profile-summary.js');
+const { snapshotDist } = require('./dist.js');
 
 const RESULTS_FILE = path.join(__dirname, 'results.md');
 const PROFILE_DIR = path.join(__dirname, 'profiles');
@@ -135,7 +136,8 @@ function runE2e(options) {
   }
   process.stderr.write('end to end: uploading over loopback...\n');
   try {
-    return { title: 'End to end over HTTP (loopback, stored to disk)', lines: require(file).run({ quick: options.isQuick }) };
+    const lines = require(file).run({ quick: options.isQuick });
+    return { title: 'End to end over HTTP (loopback, stored to disk)', lines, hasFailed: lines.some((line) => line.includes('| failed: ')) };
   } catch (error) {
     return { title: 'End to end over HTTP (loopback, stored to disk)', lines: [`failed: ${error && error.message ? error.message : error}`], hasFailed: true };
   }
@@ -155,6 +157,7 @@ function formatReport(sections, options) {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
+  snapshotDist();
   const sections = [runInMemory(options)];
   const isFiltered = options.cases.length > 0 || options.parsers.length > 0 || options.runs !== undefined;
   if (!options.isE2eSkipped && !isFiltered && !options.isProfiled) {
@@ -164,7 +167,9 @@ function main() {
   const report = formatReport(sections, options).replace('\n\nVersions:', `\n- Load average at the end: ${require('node:os').loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min; other work shares this machine)\n\nVersions:`);
   process.stdout.write(`\n${report}`);
 
-  const isFullRun = !options.isQuick && !options.isProfiled && !isFiltered && !options.isE2eSkipped;
+  const hasFailed = sections.some((section) => section.hasFailed === true || (section.rows || []).some((row) => row.error !== undefined));
+  // A run with a failed row does not replace results.md either (it goes to stdout and --out).
+  const isFullRun = !options.isQuick && !options.isProfiled && !isFiltered && !options.isE2eSkipped && !hasFailed;
   // Only a full run replaces results.md: a filtered or quick table would overwrite the real one.
   if (isFullRun) fs.writeFileSync(RESULTS_FILE, report);
   if (options.out !== undefined) fs.writeFileSync(options.out, report);
@@ -172,7 +177,7 @@ function main() {
 
   const profiled = sections[0].rows.find((row) => row.profileFile !== undefined);
   if (profiled !== undefined) process.stdout.write(`\nProfile ${path.relative(process.cwd(), profiled.profileFile)}\n${summariseFile(profiled.profileFile, 25, profiled.windows)}\n`);
-  if (sections.some((section) => section.hasFailed === true || (section.rows || []).some((row) => row.error !== undefined))) process.exitCode = 1;
+  if (hasFailed) process.exitCode = 1;
 }
 
 try {
