@@ -31,12 +31,14 @@ function commit() {
   }
 }
 
-function describeMachine() {
+/** @param startLoad os.loadavg() read when the run began. */
+function describeMachine(startLoad = os.loadavg()) {
   const cpus = os.cpus();
   return [
-    `- CPU: ${cpus[0] ? cpus[0].model.trim() : 'unknown'}, ${cpus.length} cores (load average at start ${os.loadavg()[0].toFixed(2)})`,
+    `- CPU: ${cpus[0] ? cpus[0].model.trim() : 'unknown'}, ${cpus.length} cores`,
     `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${os.type()} ${os.release()} ${os.arch()}`,
     `- Node.js ${process.version}`,
+    `- Load average (1, 5, 15 min) at the start ${startLoad.map((l) => l.toFixed(2)).join(', ')}, at the end ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}: other work shares this machine, a load above the core count means the timings are contended`,
   ].join('\n');
 }
 

@@ -24,6 +24,8 @@ const { describeMachine, describeVersions, formatTable } = require('./report.js'
 const { summariseFile } = require('./profile-summary.js');
 const { snapshotDist } = require('./dist.js');
 
+const STARTED_AT = new Date();
+const START_LOAD = require('node:os').loadavg();
 const RESULTS_FILE = path.join(__dirname, 'results.md');
 const PROFILE_DIR = path.join(__dirname, 'profiles');
 // The 1 GiB case at the slowest parser's speed is well under this; a hung child must not hang the run.
@@ -145,8 +147,8 @@ function runE2e(options) {
 
 function formatReport(sections, options) {
   const mode = options.isQuick ? ' (--quick: smaller bodies, 3 runs; a smoke check, not a measurement)' : '';
-  const parts = [`# rx-multipart benchmarks${mode}`, '', `Run ${new Date().toISOString()} with \`node bench/run.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\`.`, ''];
-  parts.push('Machine:', '', describeMachine(), '', 'Versions:', '', describeVersions(), '');
+  const parts = [`# rx-multipart benchmarks${mode}`, '', `Run ${STARTED_AT.toISOString()} (start) with \`node bench/run.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\`.`, ''];
+  parts.push('Machine:', '', describeMachine(START_LOAD), '', 'Versions:', '', describeVersions(), '');
   for (const section of sections) {
     // A section is rows for formatTable (in memory) or markdown lines of its own (end to end).
     if (section.lines !== undefined) parts.push(`## ${section.title}`, '', ...section.lines, '');
@@ -164,7 +166,7 @@ function main() {
     const e2e = runE2e(options);
     if (e2e !== undefined) sections.push(e2e);
   }
-  const report = formatReport(sections, options).replace('\n\nVersions:', `\n- Load average at the end: ${require('node:os').loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min; other work shares this machine)\n\nVersions:`);
+  const report = formatReport(sections, options);
   process.stdout.write(`\n${report}`);
 
   const hasFailed = sections.some((section) => section.hasFailed === true || (section.rows || []).some((row) => row.error !== undefined));
