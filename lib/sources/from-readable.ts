@@ -4,6 +4,7 @@
 import { Observable } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { withBackpressure } from '../operators/backpressure.js';
+import { isConnectionLoss } from './connection-loss.js';
 
 /**
  * Reads a Node Readable as an Observable of Buffers. The stream can be read once: a second
@@ -40,7 +41,7 @@ export function fromReadable(stream: NodeJS.ReadableStream): Observable<Buffer> 
     const onEnd = (): void => subscriber.complete();
     const onError = (error: Error & { code?: string }): void => {
       // Node reports a client that went away as 'aborted' / ECONNRESET on the request.
-      if (error.code === 'ECONNRESET' || error.message === 'aborted') {
+      if (isConnectionLoss(error)) {
         subscriber.error(new MultipartError('UNEXPECTED_END', { message: 'The client went away before the body ended.', cause: error }));
       } else {
         subscriber.error(error);

@@ -5,11 +5,15 @@
 import { Observable } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { withBackpressure } from '../operators/backpressure.js';
+import { isConnectionLoss } from './connection-loss.js';
 
 /**
  * Reads a Web ReadableStream as an Observable of Uint8Arrays, one read at a time: nothing is read
  * ahead while the parse is paused (the stream's own queue then fills and its source slows).
  * Unsubscribing cancels the stream. A locked stream (already being read) errors with SOURCE_CONSUMED.
+ * A body cut by its connection (a fetch response whose server went away, `Readable.toWeb(req)` of
+ * a request whose client did) errors with UNEXPECTED_END, as `fromReadable` reports it; other
+ * errors of the stream pass unchanged (`parseMultipart` makes them SOURCE_ERROR).
  *
  * @param stream the stream, not locked.
  * @returns a cold Observable of its chunks.
@@ -41,7 +45,9 @@ export function fromWebStream(stream: ReadableStream<Uint8Array>): Observable<Ui
         }
       } catch (error) {
         isDone = true;
-        subscriber.error(error);
+        subscriber.error(isConnectionLoss(error)
+          ? new MultipartError('UNEXPECTED_END', { message: 'The connection closed before the body ended.', cause: error })
+          : error);
       }
     };
     void pump();
