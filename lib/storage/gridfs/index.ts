@@ -50,6 +50,10 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
  * Abort waits for the chunk insert in flight, then calls the stream's `abort()`, which deletes
  * the chunks written so far; a file whose close had already stored it is deleted.
  *
+ * Errors are the driver's own, unchanged (a `MongoServerError`, a network error): a failed chunk
+ * insert rejects that `write` or the next one, or `close`. `open` rejects with an Error whose `code`
+ * is 'ENOENT' for an id with no stored file; `stat` resolves undefined then, and `remove` resolves.
+ *
  * @param options the database, the bucket name and the chunk size.
  * @returns a FileStorage whose ids are ObjectId hex strings.
  * @example

@@ -45,6 +45,11 @@ const MAX_METADATA_VALUE = 512;
  * AbortMultipartUpload, so no part stays behind; it also deletes the object and sidecar in case
  * the file had been completed.
  *
+ * Errors are the SDK's own, unchanged (`AccessDenied`, `NoSuchBucket`, a network error): a failed
+ * part upload rejects the next `write` or `close`, after the upload was aborted. `open` rejects with
+ * an Error whose `code` is 'ENOENT' for an id with no stored file; `stat` resolves undefined then,
+ * and `remove` resolves.
+ *
  * @param options the client, the bucket, a key prefix, the part size and the parts in flight.
  * @returns a FileStorage whose ids are 32 random hex characters; the key is `prefix + id`.
  * @example
@@ -60,10 +65,15 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
 
   async function remove(id: string): Promise<void> {
     if (!ID.test(id)) return;
-    // DeleteObjects succeeds for keys that are already gone.
-    const answer = await client.send(
-      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: `${keyOf(id)}.json` }, { Key: keyOf(id) }], Quiet: true } }),
-    );
+    // DeleteObjects succeeds for keys that are already gone; in a bucket that is gone (or never
+    // was) there is no file either, as `stat` says too.
+    const answer = await client
+      .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: `${keyOf(id)}.json` }, { Key: keyOf(id) }], Quiet: true } }))
+      .catch((error: unknown) => {
+        if ((error as { name?: unknown }).name === 'NoSuchBucket') return undefined;
+        throw error;
+      });
+    if (answer === undefined) return;
     const failed = answer.Errors?.find((error) => error.Code !== 'NoSuchKey');
     if (failed !== undefined) throw new Error(`S3 could not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);
   }
@@ -140,11 +150,15 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
           isOpen = false;
           // The uploader's read fails, so it stops, waits for the parts in flight and sends
           // AbortMultipartUpload before `done` rejects. (Upload.abort() would reject `done` at once
-          // and abort the upload only later, in the background.)
+          // and abort the upload only later, in the background.) A body that never ended cannot
+          // have completed an object: there is nothing to delete.
           body.destroy(reason instanceof Error ? reason : new Error(`File ${id} was aborted.`));
+          await done.catch(() => undefined);
+          return;
         }
         await done.catch(() => undefined);
-        // Whatever a completed close had already stored.
+        // close had begun: whatever it stored goes (also after a failed close, whose
+        // CompleteMultipartUpload may have landed although its answer was lost).
         await remove(id);
       },
     };
