@@ -1,14 +1,17 @@
 /** GridFS storage against a real MongoDB-protocol server (CongoDB, or MONGODB_URI): the contract, metadata, aborts, forms through storeParts. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { parseMultipart, storeParts } from '../../lib/index';
 import { createGridFSStorage } from '../../lib/storage/gridfs/index';
 import { startMongo, type MongoUnderTest } from '../support/mongo-server';
+import { startWriteLoop, whenStill } from '../support/stalled-writes';
 import { CONTENT_TYPE, formBody } from '../support/form-body';
 import { describeStorageContract, fileInfo, readAll, storeBytes } from './storage-contract';
 
 const MiB = 1024 * 1024;
+// A real server (MONGODB_URI) is not ours to freeze.
+const itWithOwnServer = process.env.MONGODB_URI ? it.skip : it;
 
 /** Every document of `<bucket>.files` and `<bucket>.chunks`. */
 async function inspect(db: Db, bucketName = 'fs'): Promise<string[]> {
@@ -78,6 +81,35 @@ describe('createGridFSStorage', () => {
     for (let at = 0; at < bytes.length; at += 100 * 1024) await writer.write(bytes.subarray(at, at + 100 * 1024), at);
     expect((await inspect(mongo.db)).filter((entry) => entry.startsWith('fs.chunks:')).length).toBeGreaterThanOrEqual(19);
     await writer.abort(new Error('client went away'));
+    expect(await inspect(mongo.db)).toEqual(before);
+  });
+
+  itWithOwnServer('should stop taking bytes while the server answers nothing, and finish the file once it does', async () => {
+    const chunkSizeBytes = 255 * 1024;
+    const storage = createGridFSStorage({ db: mongo.db, chunkSizeBytes });
+    const bytes = randomBytes(16 * MiB);
+    const writeSize = 64 * 1024;
+    const writer = await storage.create(fileInfo());
+    // The upload stream checks the bucket's indexes before its first write: let that through.
+    await writer.write(bytes.subarray(0, writeSize), 0);
+    mongo.pause!();
+    let held: number;
+    let loop: ReturnType<typeof startWriteLoop>;
+    try {
+      loop = startWriteLoop(writer, bytes, writeSize);
+      held = await whenStill(loop.accepted);
+    } finally {
+      mongo.resume!();
+    }
+    // The driver fills one chunk, inserts it and calls back only when the insert is acknowledged;
+    // its stream buffers 16 KiB beyond that. So a stalled server holds one chunk and a write.
+    expect(held).toBeGreaterThanOrEqual(chunkSizeBytes - writeSize);
+    expect(held).toBeLessThanOrEqual(chunkSizeBytes + 2 * writeSize);
+    await loop.done;
+    const file = await writer.close();
+    expect(file).toMatchObject({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect((await readAll(await storage.open(file.id))).equals(bytes)).toBe(true);
+    await storage.remove(file.id);
     expect(await inspect(mongo.db)).toEqual(before);
   });
 

@@ -1,10 +1,11 @@
 /** S3 storage against a real S3-protocol server (fauxqs) on loopback: the contract, metadata, aborts, forms through storeParts. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { parseMultipart, storeParts } from '../../lib/index';
 import { createS3Storage } from '../../lib/storage/s3/index';
 import { startS3, type S3UnderTest } from '../support/s3-server';
+import { startWriteLoop, whenStill } from '../support/stalled-writes';
 import { CONTENT_TYPE, formBody } from '../support/form-body';
 import { describeStorageContract, fileInfo, readAll, storeBytes } from './storage-contract';
 
@@ -61,6 +62,49 @@ describe('createS3Storage', () => {
     for (let tries = 0; tries < 100 && (await parts()) < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await parts()).toBeGreaterThanOrEqual(2);
     await writer.abort(new Error('client went away'));
+    expect(await s3.inspect()).toEqual(before);
+  });
+
+  it('should stop taking bytes while the server answers nothing, and finish the file once it does', async () => {
+    const storage = createS3Storage({ client: s3.client, bucket: s3.bucket, partSize: 5 * MiB, queueSize: 2 });
+    const bytes = randomBytes(48 * MiB);
+    const chunkSize = 256 * 1024;
+    const writer = await storage.create(fileInfo());
+    s3.pause();
+    let held: number;
+    let loop: ReturnType<typeof startWriteLoop>;
+    try {
+      loop = startWriteLoop(writer, bytes, chunkSize);
+      held = await whenStill(loop.accepted);
+    } finally {
+      s3.resume();
+    }
+    // The parts the uploader holds (queueSize) and the body stream's two buffers of one part each:
+    // the writer's documented bound, partSize × (queueSize + 2), give or take the write that crosses
+    // each buffer's mark (measured: 4 parts and 3 writes of 256 KiB).
+    expect(held).toBeGreaterThanOrEqual(5 * MiB);
+    expect(held).toBeLessThanOrEqual(5 * MiB * (2 + 2) + 4 * chunkSize);
+    await loop.done;
+    const file = await writer.close();
+    expect(file).toMatchObject({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect((await readAll(await storage.open(file.id))).equals(bytes)).toBe(true);
+    await storage.remove(file.id);
+    expect(await s3.inspect()).toEqual(before);
+  });
+
+  it.each([
+    ['a one-part file, at close', 1 * MiB],
+    ['a multipart file, at a write or close', 12 * MiB],
+  ])('should pass the server\'s own error on unchanged, for %s', async (_label, size) => {
+    const storage = createS3Storage({ client: s3.client, bucket: 'no-such-bucket' });
+    const writer = await storage.create(fileInfo());
+    const bytes = randomBytes(size);
+    const failure = await (async () => {
+      for (let at = 0; at < bytes.length; at += 1 * MiB) await writer.write(bytes.subarray(at, at + 1 * MiB), at);
+      return writer.close();
+    })().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+    await writer.abort(failure);
     expect(await s3.inspect()).toEqual(before);
   });
 

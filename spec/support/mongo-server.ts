@@ -17,6 +17,9 @@ export interface MongoUnderTest {
   readonly startMs?: number | undefined;
   /** From spawning the child (or connecting, for MONGODB_URI) to a connected client. */
   readonly readyMs: number;
+  /** CongoDB only: freezes (SIGSTOP) and thaws (SIGCONT) the server process, a stalled server. */
+  readonly pause?: (() => void) | undefined;
+  readonly resume?: (() => void) | undefined;
   stop(): Promise<void>;
 }
 
@@ -55,7 +58,11 @@ export async function startMongo(dbName: string): Promise<MongoUnderTest> {
     loadMs,
     startMs,
     readyMs: Date.now() - started,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     stop: async () => {
+      // A paused server (a test that failed mid-way) would answer neither the client nor SIGTERM.
+      child.kill('SIGCONT');
       await client.close();
       if (child.exitCode !== null) return;
       await new Promise<void>((resolve) => {

@@ -19,6 +19,10 @@ export interface S3UnderTest {
   readonly startMs: number;
   /** Every leftover in the backend, sorted: files on disk, listed keys, in-progress multipart uploads. */
   inspect(): Promise<string[]>;
+  /** Freezes the server process (SIGSTOP): requests stay unanswered, as with a stalled network. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -26,14 +30,18 @@ export interface S3UnderTest {
 export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
   const directory = mkdtempSync(join(tmpdir(), 'rx-multipart-fauxqs-'));
   const child = spawn(process.execPath, [join(__dirname, 'servers', 'fauxqs.mjs'), directory, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [port, loadMs, startMs] = await new Promise<number[]>((resolve, reject) => {
+  const [port, loadMs, startMs, host] = await new Promise<string[]>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`fauxqs exited with ${code} before it started`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('PORT ')) resolve(line.slice(5).split(' ').map(Number));
+      if (line.startsWith('PORT ')) resolve(line.slice(5).split(' '));
     });
   });
+  if (host !== '127.0.0.1') {
+    child.kill('SIGTERM');
+    throw new Error(`fauxqs listens on ${host}, not on loopback only`);
+  }
   const client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${Number(port)}`,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
@@ -44,8 +52,8 @@ export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
     client,
     bucket,
     directory,
-    loadMs: loadMs!,
-    startMs: startMs!,
+    loadMs: Number(loadMs),
+    startMs: Number(startMs),
     async inspect(): Promise<string[]> {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
       const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
@@ -55,11 +63,15 @@ export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
         ...(uploads.Uploads ?? []).map((upload) => `upload:${upload.Key}:${upload.UploadId}`),
       ].sort();
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     stop: async () => {
       client.destroy();
       if (child.exitCode === null) {
         await new Promise<void>((resolve) => {
           child.once('exit', () => resolve());
+          // A paused server (a test that failed mid-way) would never see the SIGTERM.
+          child.kill('SIGCONT');
           child.kill('SIGTERM');
         });
       }
