@@ -326,6 +326,55 @@ describe('multipart parser', () => {
       expect(parsed.data.every(({ chunk, bytes }) => bytes.buffer === chunk.buffer)).toBe(true);
     });
 
+    it.each([
+      ['native', false],
+      ['portable', true],
+    ])('should give the same parts for megabytes of near-delimiters under a browser-length boundary, cut anywhere (%s)', (_kind, usesPortableSearch) => {
+      // Past the search's 256 KiB warm-up its sampling runs, over data full of windows of the
+      // delimiter: every proper prefix of it, the whole delimiter minus its last byte, random bytes.
+      const boundary = '----WebKitFormBoundary7MA4YWxkTrZu0gW9';
+      const delimiter = Buffer.from(`\r\n--${boundary}`);
+      let seed = 12345;
+      const next = (limit: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % limit;
+      const data = (size: number): Buffer => {
+        const bytes = Buffer.alloc(size);
+        for (let at = 0; at < size; ) {
+          const piece = next(4) === 0 ? delimiter.subarray(0, 1 + next(delimiter.length - 1)) : Buffer.from([next(256)]);
+          at += piece.copy(bytes, at);
+        }
+        return bytes;
+      };
+      const files = [data(700_000), data(900_000)];
+      const body = Buffer.concat([
+        ...files.flatMap((bytes, i) => [
+          Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Disposition: form-data; name="f${i}"; filename="f${i}.bin"\r\n\r\n`),
+          bytes,
+        ]),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const limits = resolveLimits({});
+      if (typeof limits === 'string') throw new Error(limits);
+      const state = createParserState(boundary, { limits, isFormData: true, preservePath: false, defParamCharset: 'utf8', usesPortableSearch });
+      const received: Buffer[][] = [];
+      let isComplete = false;
+      const take = (events: readonly ParserEvent[]): void => {
+        for (const event of events) {
+          if (event.type === EVENT_PART_START) received.push([]);
+          else if (event.type === EVENT_DATA) received[received.length - 1]!.push(Buffer.from(event.data));
+          else if (event.type === EVENT_END) isComplete = true;
+          else if (event.type === EVENT_ERROR) throw event.error;
+        }
+      };
+      for (let at = 0; at < body.length; ) {
+        const size = 1 + next(next(2) === 0 ? 100 : 70_000);
+        take(step(state, body.subarray(at, at + size)).events);
+        at += size;
+      }
+      take(finish(state).events);
+      expect(isComplete).toBe(true);
+      expect(received.map((chunks) => Buffer.concat(chunks))).toEqual(files);
+    });
+
     it('should emit the bytes of a partial delimiter that turns out to be data', () => {
       const body = form(field('f', '\r\n--AaB03y'));
       const cut = body.indexOf('\r\n--AaB03y') + 8;
