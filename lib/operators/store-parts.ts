@@ -222,19 +222,25 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           const startInfo: FileStartInfo = { ...info, fields: { ...fields } };
           const fileSize = options.limits?.(startInfo)?.fileSize;
           let writer: FileWriter<Id> | undefined;
-          // Chunks held back until `accept` has seen the first bytes: at most sniffSize + one chunk.
-          let sniffed: Array<readonly [Buffer, number]> = [];
+          // Batches held back until `accept` has seen the first bytes: at most sniffSize + one batch.
+          let sniffed: Array<readonly [readonly Buffer[], number]> = [];
           let sniffedBytes = 0;
           // The file was closed, aborted or given up: no storage call follows.
           let isFinished = false;
 
-          const writeChunk = (chunk: Buffer, offset: number): Observable<unknown> =>
-            call(part, 'a write', () => writer!.write(chunk, offset), true).pipe(
+          const writeChunks = (chunks: readonly Buffer[], offset: number): Observable<unknown> => {
+            const length = byteLength(chunks);
+            // Joined once for a writer without writev, not again on each retry.
+            let joined: Buffer | undefined;
+            const run = (): Promise<void> =>
+              writer!.writev !== undefined ? writer!.writev(chunks, offset) : writer!.write((joined ??= join(chunks, length)), offset);
+            return call(part, 'a write', run, true).pipe(
               tap(() => {
-                bytes += chunk.length;
+                bytes += length;
                 report(part.index);
               }),
             );
+          };
 
           const start = (): Observable<unknown> =>
             defer(async () => {
@@ -254,17 +260,17 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
                 writer = created;
                 const held = sniffed;
                 sniffed = [];
-                return of(...held).pipe(concatMap(([chunk, offset]) => writeChunk(chunk, offset)));
+                return of(...held).pipe(concatMap(([chunks, offset]) => writeChunks(chunks, offset)));
               }),
             );
 
-          const write = (chunk: Buffer, offset: number): ObservableInput<unknown> => {
-            if (fileSize !== undefined && offset + chunk.length > fileSize) {
+          const write = (chunks: readonly Buffer[], offset: number): ObservableInput<unknown> => {
+            if (fileSize !== undefined && offset + byteLength(chunks) > fileSize) {
               return throwError(() => new MultipartError('LIMIT_FILE_SIZE', { ...where(part), limit: fileSize }));
             }
-            if (writer !== undefined) return writeChunk(chunk, offset);
-            sniffed.push([chunk, offset]);
-            sniffedBytes += chunk.length;
+            if (writer !== undefined) return writeChunks(chunks, offset);
+            sniffed.push([chunks, offset]);
+            sniffedBytes += byteLength(chunks);
             return sniffedBytes < sniffSize ? EMPTY : start();
           };
 
@@ -277,7 +283,8 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             })),
           );
 
-          const subscription = part.writeBody(write).pipe(ignoreElements(), concatWith(finish)).subscribe({
+          // Batches as arrays: a writer with writev gathers them without a copy.
+          const subscription = part.writeBody(write, { joins: false }).pipe(ignoreElements(), concatWith(finish)).subscribe({
             next: (file) => {
               isFinished = true;
               fileSubscriber.next({ kind: 'file', ...file });
@@ -353,9 +360,20 @@ function where(part: Part): { partIndex: number; fieldName: string; filename?: s
     : { partIndex: part.index, fieldName: part.name, filename: part.filename };
 }
 
-function firstBytes(sniffed: ReadonlyArray<readonly [Buffer, number]>, size: number): Buffer {
-  const whole = sniffed.length === 1 ? sniffed[0]![0] : Buffer.concat(sniffed.map(([chunk]) => chunk));
+function firstBytes(sniffed: ReadonlyArray<readonly [readonly Buffer[], number]>, size: number): Buffer {
+  const chunks = sniffed.flatMap(([batch]) => batch);
+  const whole = join(chunks, byteLength(chunks));
   return whole.length > size ? whole.subarray(0, size) : whole;
+}
+
+function byteLength(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
+function join(chunks: readonly Buffer[], length: number): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;

@@ -45,6 +45,11 @@ export interface StoredFile<Id = string> {
 export interface FileWriter<Id = string> {
   /** Stores `chunk` at byte `offset` of the file. */
   write(chunk: Buffer, offset: number): Promise<void>;
+  /**
+   * Optional: stores `chunks`, one after the other, from byte `offset`, under the same rules as
+   * `write`. storeParts uses it when present; without it, it joins the chunks into one `write`.
+   */
+  writev?(chunks: readonly Buffer[], offset: number): Promise<void>;
   /** Makes the file durable and visible; resolves with what was stored. */
   close(): Promise<StoredFile<Id>>;
   /** Drops the file: nothing of it may stay behind. Never rejects for a file already gone. */

@@ -249,6 +249,33 @@ describe('storeParts', () => {
     expect(reports.every(([, total]) => total === body.length)).toBe(true);
   });
 
+  it('should hand a writer with writev the chunks that arrived during a write, without joining them', async () => {
+    const memory = createMemoryStorage();
+    const batches: number[] = [];
+    const gathering: FileStorage<string> = {
+      ...memory,
+      async create(info) {
+        const writer = await memory.create(info);
+        return {
+          ...writer,
+          write: () => Promise.reject(new Error('write called although writev exists')),
+          async writev(chunks, offset) {
+            batches.push(chunks.length);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            for (const chunk of chunks) {
+              await writer.write(chunk, offset);
+              offset += chunk.length;
+            }
+          },
+        };
+      },
+    };
+    const data = randomBytes(1024 * 1024);
+    const [file] = files(await lastValueFrom(store(formBody([{ name: 'f', filename: 'big.bin', data }]), gathering).pipe(toArray())));
+    expect(memory.read(file!.id)!.equals(data)).toBe(true);
+    expect(Math.max(...batches)).toBeGreaterThan(1);
+  });
+
   it('should pause the source while a slow storage writes, and resume it', async () => {
     let pauses = 0;
     let resumes = 0;

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentDigest } from '../content-digest.js';
+import { ContentDigest, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 
 /** Options of the disk storage. */
@@ -35,7 +35,8 @@ const META = '.json';
 
 /**
  * Stores files on local disk: `<directory>/<id>` with `<id>.json` metadata (filename, type, size,
- * sha256). Bytes go to `<id>.partial` first and become visible only on close; abort removes them.
+ * sha256). Bytes go to `<id>.partial` first and become visible only on close (renamed, then the
+ * metadata written); abort removes them.
  *
  * @param options the folder, and the file mode.
  * @returns a FileStorage with `list()` and `pathOf(id)`.
@@ -51,11 +52,18 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
   async function stat(id: string): Promise<StoredFile<string> | undefined> {
     const path = pathOf(id);
     if (path === undefined) return undefined;
+    let text: string;
     try {
-      return JSON.parse(await readFile(path + META, 'utf8')) as StoredFile<string>;
+      text = await readFile(path + META, 'utf8');
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
+    }
+    try {
+      return JSON.parse(text) as StoredFile<string>;
+    } catch {
+      // Metadata being written (or cut by a crash while it was): the file is not stored.
+      return undefined;
     }
   }
 
@@ -115,18 +123,23 @@ class DiskWriter implements FileWriter<string> {
     private readonly info: FileInfo,
   ) {}
 
-  async write(chunk: Buffer, offset: number): Promise<void> {
-    const fresh = this.digest.peek(chunk, offset);
+  write(chunk: Buffer, offset: number): Promise<void> {
+    return this.writev([chunk], offset);
+  }
+
+  async writev(chunks: readonly Buffer[], offset: number): Promise<void> {
+    const fresh = this.digest.peekAll(chunks, offset);
     if (fresh.length === 0) return;
-    const at = this.digest.size;
-    let written = 0;
-    // A positional write may be short; finish it.
-    while (written < fresh.length) {
-      const { bytesWritten } = await this.handle.write(fresh, written, fresh.length - written, at + written);
-      written += bytesWritten;
+    const landed = writeFully(this.handle, fresh, this.digest.size);
+    // Hashed while the write runs on the thread pool; taken only once it has landed: a write that
+    // failed is retried from the same offset and must not be skipped.
+    let staged: StagedBytes;
+    try {
+      staged = this.digest.stage(fresh);
+    } finally {
+      await landed;
     }
-    // Only now: a write that failed is retried from the same offset and must not be skipped.
-    this.digest.commit(fresh);
+    this.digest.commitStaged(staged);
   }
 
   async close(): Promise<StoredFile<string>> {
@@ -144,10 +157,11 @@ class DiskWriter implements FileWriter<string> {
     };
     try {
       await rename(this.path + PARTIAL, this.path);
-      await writeFile(this.path + META + PARTIAL, JSON.stringify(file), { mode: this.mode, flag: 'wx' });
-      await rename(this.path + META + PARTIAL, this.path + META);
+      // The metadata last, in place: it is what makes the file visible, and stat takes metadata
+      // that does not parse (not yet whole) for no file, so a temporary name would add a rename.
+      await writeFile(this.path + META, JSON.stringify(file), { mode: this.mode, flag: 'wx' });
     } catch (error) {
-      await Promise.allSettled([rm(this.path, { force: true }), rm(this.path + META + PARTIAL, { force: true }), rm(this.path + PARTIAL, { force: true })]);
+      await Promise.allSettled([rm(this.path + META, { force: true }), rm(this.path, { force: true }), rm(this.path + PARTIAL, { force: true })]);
       throw error;
     }
     return file;
@@ -159,7 +173,23 @@ class DiskWriter implements FileWriter<string> {
       await this.handle.close().catch(() => undefined);
     }
     await rm(this.path + PARTIAL, { force: true });
-    await rm(this.path + META + PARTIAL, { force: true });
+  }
+}
+
+// One gathered write (no copy into one buffer); a positional write may be short, so finish it.
+async function writeFully(handle: FileHandle, chunks: Buffer[], at: number): Promise<void> {
+  let rest = chunks;
+  let position = at;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, position);
+    if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
+    position += bytesWritten;
+    let skip = bytesWritten;
+    while (rest.length > 0 && skip >= rest[0]!.length) {
+      skip -= rest[0]!.length;
+      rest = rest.slice(1);
+    }
+    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
   }
 }
 
