@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concatMap, delay, firstValueFrom, from, lastValueFrom, Observable, of, Subject, take, toArray } from 'rxjs';
+import { concatMap, delay, firstValueFrom, from, lastValueFrom, Observable, of, Subject, take, tap, toArray } from 'rxjs';
 import {
   createDiskStorage,
   createMemoryStorage,
@@ -247,6 +247,69 @@ describe('storeParts', () => {
     expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
     expect(bytes.at(-1)).toBe(7 + PNG.length + 9 + 200_000);
     expect(reports.every(([, total]) => total === body.length)).toBe(true);
+  });
+
+  describe('concurrency', () => {
+    const smallFiles: FormPart[] = Array.from({ length: 8 }, (_, i) => ({ name: `f${i}`, filename: `f${i}.bin`, data: randomBytes(100 + i) }));
+
+    /** Memory storage whose closes take longer for earlier files, counting the files open at once. */
+    function slowClosing(memory = createMemoryStorage()): { storage: FileStorage<string>; peak: () => number } {
+      let open = 0;
+      let peak = 0;
+      const storage: FileStorage<string> = {
+        ...memory,
+        async create(info) {
+          const writer = await memory.create(info);
+          peak = Math.max(peak, ++open);
+          return {
+            write: (chunk, offset) => writer.write(chunk, offset),
+            async close() {
+              await new Promise((resolve) => setTimeout(resolve, 40 - 4 * info.index));
+              open--;
+              return writer.close();
+            },
+            abort: (reason) => (open--, writer.abort(reason)),
+          };
+        },
+      };
+      return { storage, peak: () => peak };
+    }
+
+    it('should store up to 4 files at once by default and still emit them in body order', async () => {
+      const { storage, peak } = slowClosing();
+      const parts = await lastValueFrom(store(formBody(smallFiles), storage).pipe(toArray()));
+      expect(parts.map((part) => part.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(files(parts).map((file) => file.size)).toEqual(smallFiles.map((part) => (part.data as Buffer).length));
+      expect(peak()).toBe(4);
+    });
+
+    it('should store one file at a time with concurrency 1', async () => {
+      const { storage, peak } = slowClosing();
+      const parts = await lastValueFrom(store(formBody(smallFiles), storage, { concurrency: 1 }).pipe(toArray()));
+      expect(parts.map((part) => part.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(peak()).toBe(1);
+    });
+
+    it('should remove the files stored ahead of an earlier one that fails', async () => {
+      const memory = createMemoryStorage();
+      const { storage } = slowClosing(memory);
+      const error = new Error('first close failed');
+      const failing: FileStorage<string> = {
+        ...storage,
+        async create(info) {
+          const writer = await storage.create(info);
+          // The first file fails its close after 40 ms, when the later ones have closed.
+          return info.index === 0 ? { ...writer, close: () => new Promise((_resolve, reject) => setTimeout(() => reject(error), 40)) } : writer;
+        },
+      };
+      let stored = 0;
+      const failure = await failureOf(store(formBody(smallFiles), failing).pipe(tap(() => stored++)));
+      expect(failure).toBe(error);
+      // Nothing was emitted (the first result waits for the first file), and what closed is gone.
+      expect(stored).toBe(0);
+      expect(memory.list()).toEqual([]);
+      expect(memory.totalSize).toBe(0);
+    });
   });
 
   it('should hand a writer with writev the chunks that arrived during a write, without joining them', async () => {
