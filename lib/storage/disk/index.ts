@@ -2,13 +2,13 @@
  * Disk storage: each file goes to a temporary file in the target folder and is renamed into place
  * on close, with its metadata beside it. Ids are generated; a client's filename is never a path.
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ContentDigest, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
 /** Options of the disk storage. */
 export interface DiskStorageOptions {
@@ -74,7 +74,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
     async create(info: FileInfo): Promise<FileWriter<string>> {
       ready ??= mkdir(directory, { recursive: true });
       await ready;
-      const id = randomBytes(16).toString('hex');
+      const id = randomId();
       const path = join(directory, id);
       // 'wx': never follow or reuse an existing name.
       const handle = await open(path + PARTIAL, 'wx', mode);
@@ -82,7 +82,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
     },
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
-      if (file === undefined) throw notFound(id);
+      if (file === undefined) throw fileNotFound(id);
       return createReadStream(join(directory, id), range === undefined ? {} : { start: range.start, end: range.end });
     },
     async remove(id: string): Promise<void> {
@@ -145,16 +145,7 @@ class DiskWriter implements FileWriter<string> {
   async close(): Promise<StoredFile<string>> {
     this.isOpen = false;
     await this.handle.close();
-    const file: StoredFile<string> = {
-      id: this.id,
-      index: this.info.index,
-      fieldName: this.info.fieldName,
-      filename: this.info.filename,
-      contentType: this.info.contentType,
-      size: this.digest.size,
-      sha256: this.digest.digest(),
-      location: this.path,
-    };
+    const file = storedFileOf(this.id, this.info, this.digest.size, this.digest.digest(), this.path);
     try {
       await rename(this.path + PARTIAL, this.path);
       // The metadata last, in place: it is what makes the file visible, and stat takes metadata
@@ -195,8 +186,4 @@ async function writeFully(handle: FileHandle, chunks: Buffer[], at: number): Pro
 
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-function notFound(id: string): Error {
-  return Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
 }

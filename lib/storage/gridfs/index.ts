@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId, type Db, type GridFSBucketWriteStream } from 'mongodb';
 import { ContentDigest } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import { fileNotFound, storedFileOf } from '../stored-file.js';
 
 /** Options of the GridFS storage. */
 export interface GridFSStorageOptions {
@@ -140,16 +141,7 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
           await remove(id).catch(() => undefined);
           throw error;
         }
-        return {
-          id,
-          index: info.index,
-          fieldName: info.fieldName,
-          filename: info.filename,
-          contentType: info.contentType,
-          size: digest.size,
-          sha256,
-          location: locationOf(id),
-        };
+        return storedFileOf(id, info, digest.size, sha256, locationOf(id));
       },
       async abort(): Promise<void> {
         if (isOpen) {
@@ -171,7 +163,7 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
     remove,
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
-      if (file === undefined) throw Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
+      if (file === undefined) throw fileNotFound(id);
       const oid = new ObjectId(id);
       // The driver's `end` is exclusive and may not pass the file's length.
       return bucket.openDownloadStream(oid, range === undefined ? {} : { start: range.start, end: Math.min(range.end + 1, file.size) });

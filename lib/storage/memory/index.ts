@@ -1,11 +1,11 @@
 /**
  * Memory storage: files kept in the process, for tests and small forms, under a total size cap.
  */
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { MultipartError } from '../../errors.js';
 import { ContentDigest } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
 /** Options of the memory storage. */
 export interface MemoryStorageOptions {
@@ -44,7 +44,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       return totalSize;
     },
     async create(info: FileInfo): Promise<FileWriter<string>> {
-      const id = randomBytes(16).toString('hex');
+      const id = randomId();
       const digest = new ContentDigest();
       // Copies: a parser's chunk may be a view of a larger buffer that must not stay alive.
       let chunks: Buffer[] = [];
@@ -75,16 +75,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         async close(): Promise<StoredFile<string>> {
           if (!isOpen) throw new Error(`File ${id} is no longer open.`);
           isOpen = false;
-          const file: StoredFile<string> = {
-            id,
-            index: info.index,
-            fieldName: info.fieldName,
-            filename: info.filename,
-            contentType: info.contentType,
-            size: digest.size,
-            sha256: digest.digest(),
-            location: `memory:${id}`,
-          };
+          const file = storedFileOf(id, info, digest.size, digest.digest(), `memory:${id}`);
           files.set(id, { file, bytes: Buffer.concat(chunks) });
           chunks = [];
           return file;
@@ -99,7 +90,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const entry = files.get(id);
-      if (entry === undefined) throw Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
+      if (entry === undefined) throw fileNotFound(id);
       const bytes = range === undefined ? entry.bytes : entry.bytes.subarray(range.start, range.end + 1);
       return Readable.from([bytes]);
     },

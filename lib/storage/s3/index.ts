@@ -2,13 +2,13 @@
  * S3 storage: each file is a multipart upload of unknown length (`@aws-sdk/lib-storage` Upload),
  * described by a small `<key>.json` object beside it.
  */
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ContentDigest } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
 /** Options of the S3 storage. */
 export interface S3StorageOptions {
@@ -90,7 +90,7 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
   }
 
   async function create(info: FileInfo): Promise<FileWriter<string>> {
-    const id = randomBytes(16).toString('hex');
+    const id = randomId();
     const key = keyOf(id);
     // Buffers at most one part ahead of the uploader; write() waits for 'drain' beyond that.
     const body = new PassThrough({ highWaterMark: partSize });
@@ -127,16 +127,7 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
         isOpen = false;
         body.end();
         await done;
-        const file: StoredFile<string> = {
-          id,
-          index: info.index,
-          fieldName: info.fieldName,
-          filename: info.filename,
-          contentType: info.contentType,
-          size: digest.size,
-          sha256: digest.digest(),
-          location: `s3://${bucket}/${key}`,
-        };
+        const file = storedFileOf(id, info, digest.size, digest.digest(), `s3://${bucket}/${key}`);
         try {
           await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(file), ContentType: 'application/json' }));
         } catch (error) {
@@ -169,13 +160,13 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
     stat,
     remove,
     async open(id: string, range?: ByteRange): Promise<Readable> {
-      if ((await stat(id)) === undefined) throw notFound(id);
+      if ((await stat(id)) === undefined) throw fileNotFound(id);
       try {
         const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(id), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}` }));
         // On Node the SDK's body is an IncomingMessage: a Readable.
         return answer.Body as Readable;
       } catch (error) {
-        if (isNotFound(error)) throw notFound(id);
+        if (isNotFound(error)) throw fileNotFound(id);
         throw error;
       }
     },
@@ -195,8 +186,4 @@ function describe(info: FileInfo): Record<string, string> {
 function isNotFound(error: unknown): boolean {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return name === 'NoSuchKey' || name === 'NotFound' || $metadata?.httpStatusCode === 404;
-}
-
-function notFound(id: string): Error {
-  return Object.assign(new Error(`No stored file has id ${JSON.stringify(id)}.`), { code: 'ENOENT' });
 }
