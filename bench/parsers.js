@@ -113,46 +113,53 @@ const RX_MULTIPART_CORE = {
   },
 };
 
+/**
+ * Drives busboy or @fastify/busboy (same events): every file stream read to its end, fields
+ * counted as they arrive decoded to strings (ASCII here: length = bytes). Resolves when the form is
+ * done (`doneEvent`) and every file stream has ended, whichever comes last.
+ */
+function busboyDriver(createParser, doneEvent) {
+  return (input) =>
+    new Promise((resolve, reject) => {
+      const counts = { parts: 0, bytes: 0, names: 0 };
+      let openFiles = 0;
+      let isDone = false;
+      const settle = () => {
+        if (isDone && openFiles === 0) resolve(counts);
+      };
+      const parser = createParser({ headers: { 'content-type': input.contentType }, limits: NO_LIMITS });
+      parser.on('file', (name, stream) => {
+        counts.parts++;
+        counts.names += name.length;
+        openFiles++;
+        stream.on('data', (chunk) => {
+          counts.bytes += chunk.length;
+        });
+        stream.on('end', () => {
+          openFiles--;
+          settle();
+        });
+      });
+      parser.on('field', (name, value) => {
+        counts.parts++;
+        counts.names += name.length;
+        counts.bytes += value.length;
+      });
+      parser.on(doneEvent, () => {
+        isDone = true;
+        settle();
+      });
+      parser.on('error', reject);
+      writeAll(parser, input.chunks).catch(reject);
+    });
+}
+
 const BUSBOY = {
   name: 'busboy',
   label: 'busboy',
   load: async () => {
     const busboy = require('busboy');
-    return (input) =>
-      new Promise((resolve, reject) => {
-        const counts = { parts: 0, bytes: 0, names: 0 };
-        // Resolved when the form is closed and every file stream has ended, whichever comes last.
-        let openFiles = 0;
-        let isClosed = false;
-        const settle = () => {
-          if (isClosed && openFiles === 0) resolve(counts);
-        };
-        const parser = busboy({ headers: { 'content-type': input.contentType }, limits: NO_LIMITS });
-        parser.on('file', (name, stream) => {
-          counts.parts++;
-          counts.names += name.length;
-          openFiles++;
-          stream.on('data', (chunk) => {
-            counts.bytes += chunk.length;
-          });
-          stream.on('end', () => {
-            openFiles--;
-            settle();
-          });
-        });
-        // busboy hands field values over decoded to strings (ASCII here: length = bytes).
-        parser.on('field', (name, value) => {
-          counts.parts++;
-          counts.names += name.length;
-          counts.bytes += value.length;
-        });
-        parser.on('close', () => {
-          isClosed = true;
-          settle();
-        });
-        parser.on('error', reject);
-        writeAll(parser, input.chunks).catch(reject);
-      });
+    return busboyDriver((config) => busboy(config), 'close');
   },
 };
 
@@ -161,40 +168,8 @@ const FASTIFY_BUSBOY = {
   label: '@fastify/busboy',
   load: async () => {
     const { Busboy } = require('@fastify/busboy');
-    return (input) =>
-      new Promise((resolve, reject) => {
-        const counts = { parts: 0, bytes: 0, names: 0 };
-        let openFiles = 0;
-        let isFinished = false;
-        const settle = () => {
-          if (isFinished && openFiles === 0) resolve(counts);
-        };
-        const parser = new Busboy({ headers: { 'content-type': input.contentType }, limits: NO_LIMITS });
-        parser.on('file', (name, stream) => {
-          counts.parts++;
-          counts.names += name.length;
-          openFiles++;
-          stream.on('data', (chunk) => {
-            counts.bytes += chunk.length;
-          });
-          stream.on('end', () => {
-            openFiles--;
-            settle();
-          });
-        });
-        parser.on('field', (name, value) => {
-          counts.parts++;
-          counts.names += name.length;
-          counts.bytes += value.length;
-        });
-        // @fastify/busboy has no 'close'; its 'finish' waits for the parts to end.
-        parser.on('finish', () => {
-          isFinished = true;
-          settle();
-        });
-        parser.on('error', reject);
-        writeAll(parser, input.chunks).catch(reject);
-      });
+    // @fastify/busboy has no 'close'; its 'finish' waits for the parts to end.
+    return busboyDriver((config) => new Busboy(config), 'finish');
   },
 };
 
