@@ -61,76 +61,91 @@ function createNativeSearch(pattern: Uint8Array, indexOf: NativeIndexOf): Search
 export function createSampledSearch(pattern: Uint8Array, fallback: SearchFunction, samplingAfter = SAMPLING_AFTER): SearchFunction {
   const m = pattern.length;
   if (m < 3 || m > 255) throw new RangeError('pattern must be 3 to 255 bytes');
-  const stride = m - 1;
-  const first = pattern[0]!;
-  const last = pattern[m - 1]!;
-  // For each window (a << 8 | b): 1 + the greatest offset j with pattern[j] = a and pattern[j + 1] = b, or 0.
-  let greatestOffset: Uint8Array | undefined;
-  // For each offset j: 1 + the next smaller offset holding the same window, or 0.
-  const smallerOffset = new Uint8Array(m);
-
-  function index(): Uint8Array {
-    const table = new Uint8Array(65536);
-    for (let j = 0; j < m - 1; j++) {
-      const window = (pattern[j]! << 8) | pattern[j + 1]!;
-      smallerOffset[j] = table[window]!;
-      table[window] = j + 1;
-    }
-    return table;
-  }
-
-  function isAt(haystack: Uint8Array, start: number): boolean {
-    if (haystack[start] !== first || haystack[start + m - 1] !== last) return false;
-    for (let i = 1; i < m - 1; i++) if (haystack[start + i] !== pattern[i]) return false;
-    return true;
-  }
-
+  let windows: Windows | undefined;
   let searched = 0;
-
   return (haystack, from) => {
-    const end = haystack.length;
-    if (greatestOffset === undefined) {
-      searched += end - from;
+    if (windows === undefined) {
+      searched += haystack.length - from;
       if (searched < samplingAfter) return fallback(haystack, from);
-      greatestOffset = index();
+      windows = indexWindows(pattern);
     }
-    const table = greatestOffset;
-    // Windows start at `at`, m - 1 apart; the first is the last window of an occurrence starting at `from`.
-    let at = from + m - 2;
-    // Four windows at once while the fourth lies inside the haystack.
-    const fourFit = end - 1 - 3 * stride;
-    let misses = 0;
-    for (;;) {
-      if (at < fourFit) {
-        const b = at + stride;
-        const c = b + stride;
-        const d = c + stride;
-        const any =
-          table[(haystack[at]! << 8) | haystack[at + 1]!]! |
-          table[(haystack[b]! << 8) | haystack[b + 1]!]! |
-          table[(haystack[c]! << 8) | haystack[c + 1]!]! |
-          table[(haystack[d]! << 8) | haystack[d + 1]!]!;
-        if (any === 0) {
-          at = d + stride;
-          continue;
-        }
-      } else if (at + 1 >= end) {
-        return -1;
-      }
-      let offset = table[(haystack[at]! << 8) | haystack[at + 1]!]!;
-      if (offset !== 0) {
-        // Greatest offset first: the candidate starts come in increasing order.
-        do {
-          const start = at - offset + 1;
-          if (start >= from && start + m <= end && isAt(haystack, start)) return start;
-          offset = smallerOffset[offset - 1]!;
-        } while (offset !== 0);
-        // Every occurrence starting at or before `at` covers a window already checked.
-        if (++misses === MAX_MISSES) return fallback(haystack, at + 1);
-      }
-      at += stride;
-    }
+    const found = searchWindows(haystack, from, pattern, windows.greatestOffset, windows.smallerOffset);
+    return found >= -1 ? found : fallback(haystack, -2 - found);
   };
+}
+
+/** The window tables of a pattern. */
+interface Windows {
+  /** For each window (a << 8 | b): 1 + the greatest offset j with pattern[j] = a and pattern[j + 1] = b, or 0. */
+  readonly greatestOffset: Uint8Array;
+  /** For each offset j: 1 + the next smaller offset holding the same window, or 0. */
+  readonly smallerOffset: Uint8Array;
+}
+
+function indexWindows(pattern: Uint8Array): Windows {
+  const greatestOffset = new Uint8Array(65536);
+  const smallerOffset = new Uint8Array(pattern.length);
+  for (let j = 0; j < pattern.length - 1; j++) {
+    const window = (pattern[j]! << 8) | pattern[j + 1]!;
+    smallerOffset[j] = greatestOffset[window]!;
+    greatestOffset[window] = j + 1;
+  }
+  return { greatestOffset, smallerOffset };
+}
+
+/**
+ * The sampling loop, a plain function of its arguments. Measured on 100 files of 1 MiB: as a
+ * closure over its tables it ran at 8 GB/s instead of 13 in one process of six (what V8 made of it
+ * differed from one process to the next); as a plain function, 16 processes of 16 ran at 13-15 GB/s.
+ * @returns the index of the first occurrence at or after `from`, -1 for none, or -2 - p to have the
+ *   fallback search from p on (too many windows matched without an occurrence).
+ */
+function searchWindows(haystack: Uint8Array, from: number, pattern: Uint8Array, table: Uint8Array, smallerOffset: Uint8Array): number {
+  const m = pattern.length;
+  const stride = m - 1;
+  const end = haystack.length;
+  // Windows start at `at`, m - 1 apart; the first is the last window of an occurrence starting at `from`.
+  let at = from + m - 2;
+  // Four windows at once while the fourth lies inside the haystack.
+  const fourFit = end - 1 - 3 * stride;
+  let misses = 0;
+  for (;;) {
+    if (at < fourFit) {
+      const b = at + stride;
+      const c = b + stride;
+      const d = c + stride;
+      const any =
+        table[(haystack[at]! << 8) | haystack[at + 1]!]! |
+        table[(haystack[b]! << 8) | haystack[b + 1]!]! |
+        table[(haystack[c]! << 8) | haystack[c + 1]!]! |
+        table[(haystack[d]! << 8) | haystack[d + 1]!]!;
+      if (any === 0) {
+        at = d + stride;
+        continue;
+      }
+    } else if (at + 1 >= end) {
+      return -1;
+    }
+    let offset = table[(haystack[at]! << 8) | haystack[at + 1]!]!;
+    if (offset !== 0) {
+      // Greatest offset first: the candidate starts come in increasing order.
+      do {
+        const start = at - offset + 1;
+        if (start >= from && start + m <= end && isAt(haystack, start, pattern)) return start;
+        offset = smallerOffset[offset - 1]!;
+      } while (offset !== 0);
+      // Every occurrence starting at or before `at` covers a window already checked.
+      if (++misses === MAX_MISSES) return -2 - (at + 1);
+    }
+    at += stride;
+  }
+}
+
+function isAt(haystack: Uint8Array, start: number, pattern: Uint8Array): boolean {
+  const m = pattern.length;
+  if (haystack[start] !== pattern[0] || haystack[start + m - 1] !== pattern[m - 1]) return false;
+  for (let i = 1; i < m - 1; i++) if (haystack[start + i] !== pattern[i]) return false;
+  return true;
 }
 
 export function createHorspoolSearch(pattern: Uint8Array): SearchFunction {
