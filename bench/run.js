@@ -101,11 +101,12 @@ function runInMemory(options) {
     // (on this shared VM the first of a series was measured slower more often than the others).
     const caseRows = [];
     parsers.forEach((_, k) => {
-      const parser = parsers[(k + caseIndex) % parsers.length];
+      const index = (k + caseIndex) % parsers.length;
+      const parser = parsers[index];
       process.stderr.write(`${benchCase.name} / ${parser.label}: `);
       const row = runChild(benchCase, parser, options);
       process.stderr.write(`${formatProgress(row)}\n`);
-      caseRows[parsers.indexOf(parser)] = row;
+      caseRows[index] = row;
     });
     rows.push(...caseRows);
   });

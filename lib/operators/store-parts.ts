@@ -233,14 +233,14 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           const startInfo: FileStartInfo = { ...info, fields: { ...fields } };
           const fileSize = options.limits?.(startInfo)?.fileSize;
           let writer: FileWriter<Id> | undefined;
-          // Batches held back until `accept` has seen the first bytes: at most sniffSize + one batch.
-          let sniffed: Array<readonly [readonly Buffer[], number]> = [];
+          // Batches (chunks, offset, bytes) held back until `accept` has seen the first bytes: at most
+          // sniffSize + one batch.
+          let sniffed: Array<readonly [readonly Buffer[], number, number]> = [];
           let sniffedBytes = 0;
           // The file was closed, aborted or given up: no storage call follows.
           let isFinished = false;
 
-          const writeChunks = (chunks: readonly Buffer[], offset: number): Observable<unknown> => {
-            const length = byteLength(chunks);
+          const writeChunks = (chunks: readonly Buffer[], offset: number, length: number): Observable<unknown> => {
             // Joined once for a writer without writev, not again on each retry.
             let joined: Buffer | undefined;
             const run = (): Promise<void> =>
@@ -271,17 +271,18 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
                 writer = created;
                 const held = sniffed;
                 sniffed = [];
-                return of(...held).pipe(concatMap(([chunks, offset]) => writeChunks(chunks, offset)));
+                return of(...held).pipe(concatMap(([chunks, offset, length]) => writeChunks(chunks, offset, length)));
               }),
             );
 
           const write = (chunks: readonly Buffer[], offset: number): ObservableInput<unknown> => {
-            if (fileSize !== undefined && offset + byteLength(chunks) > fileSize) {
+            const length = byteLength(chunks);
+            if (fileSize !== undefined && offset + length > fileSize) {
               return throwError(() => new MultipartError('LIMIT_FILE_SIZE', { ...where(part), limit: fileSize }));
             }
-            if (writer !== undefined) return writeChunks(chunks, offset);
-            sniffed.push([chunks, offset]);
-            sniffedBytes += byteLength(chunks);
+            if (writer !== undefined) return writeChunks(chunks, offset, length);
+            sniffed.push([chunks, offset, length]);
+            sniffedBytes += length;
             return sniffedBytes < sniffSize ? EMPTY : start();
           };
 
@@ -398,7 +399,7 @@ function where(part: Part): { partIndex: number; fieldName: string; filename?: s
     : { partIndex: part.index, fieldName: part.name, filename: part.filename };
 }
 
-function firstBytes(sniffed: ReadonlyArray<readonly [readonly Buffer[], number]>, size: number): Buffer {
+function firstBytes(sniffed: ReadonlyArray<readonly [readonly Buffer[], number, number]>, size: number): Buffer {
   const chunks = sniffed.flatMap(([batch]) => batch);
   const whole = join(chunks, byteLength(chunks));
   return whole.length > size ? whole.subarray(0, size) : whole;

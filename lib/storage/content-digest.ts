@@ -26,25 +26,14 @@ export class ContentDigest {
    * be retried (a positional disk write), which commits only once the bytes are written.
    */
   peek(chunk: Buffer, offset: number): Buffer {
-    if (offset > this.size) throw new RangeError(`write at offset ${offset} leaves a gap: ${this.size} bytes were written so far.`);
-    const skip = this.size - offset;
+    const skip = this.alreadyTaken(offset);
     if (skip >= chunk.length) return EMPTY;
     return skip === 0 ? chunk : chunk.subarray(skip);
   }
 
   /** `peek` for chunks written one after the other from `offset`: the new bytes, as views. */
   peekAll(chunks: readonly Buffer[], offset: number): Buffer[] {
-    if (offset > this.size) throw new RangeError(`write at offset ${offset} leaves a gap: ${this.size} bytes were written so far.`);
-    let skip = this.size - offset;
-    const fresh: Buffer[] = [];
-    for (const chunk of chunks) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        fresh.push(skip === 0 ? chunk : chunk.subarray(skip));
-        skip = 0;
-      }
-    }
-    return fresh;
+    return skipBytes(chunks, this.alreadyTaken(offset));
   }
 
   /** Takes bytes returned by `peek`: counts and hashes them. */
@@ -75,10 +64,26 @@ export class ContentDigest {
     this.size = staged.size;
   }
 
+  // How many bytes of a write at `offset` were taken already; a gap is a caller's bug.
+  private alreadyTaken(offset: number): number {
+    if (offset > this.size) throw new RangeError(`write at offset ${offset} leaves a gap: ${this.size} bytes were written so far.`);
+    return this.size - offset;
+  }
+
   /** The SHA-256 of everything taken, lower-case hex. Call once, at close. */
   digest(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** `chunks` without their first `count` bytes (none left when they hold fewer), as views. */
+export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
+  let skip = count;
+  let first = 0;
+  while (first < chunks.length && skip >= chunks[first]!.length) skip -= chunks[first++]!.length;
+  const rest = chunks.slice(first);
+  if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
+  return rest;
 }
 
 /** Bytes hashed by `ContentDigest.stage`, not yet taken. */

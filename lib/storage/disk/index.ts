@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentDigest, type StagedBytes } from '../content-digest.js';
+import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
@@ -175,12 +175,7 @@ async function writeFully(handle: FileHandle, chunks: Buffer[], at: number): Pro
     const { bytesWritten } = await handle.writev(rest, position);
     if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
     position += bytesWritten;
-    let skip = bytesWritten;
-    while (rest.length > 0 && skip >= rest[0]!.length) {
-      skip -= rest[0]!.length;
-      rest = rest.slice(1);
-    }
-    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
+    rest = skipBytes(rest, bytesWritten);
   }
 }
 
