@@ -62,13 +62,13 @@ function peakRss(pid) {
 
 /**
  * The uploaded files under `directory` (storages may nest): how many, and their bytes. rx-multipart's
- * disk storage writes `<id>.json` metadata beside each `<id>`; the bodies' files never end in .json.
+ * disk storage keeps its metadata in `index.jsonl`, which is not an uploaded file.
  */
 function stored(directory) {
   let files = 0;
   let bytes = 0;
   for (const entry of readdirSync(directory, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || entry.name.endsWith('.json')) continue;
+    if (!entry.isFile() || entry.name === 'index.jsonl') continue;
     files++;
     bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
   }

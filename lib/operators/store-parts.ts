@@ -102,7 +102,8 @@ export interface StoreOptions {
   readonly keepOnError?: boolean;
   /**
    * Files stored at once: the next file's create and writes overlap the earlier ones' writes and
-   * closes (each file's writes stay in order), and the results still come in body order. Default 4.
+   * closes (each file's writes stay in order), and the results still come in body order. Default:
+   * the storage's `concurrency` (16 for disk), else 4.
    */
   readonly concurrency?: number;
   /** Called after each stored chunk and each field. */
@@ -142,7 +143,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT;
   const retryPolicy = typeof options.retry === 'number' ? { count: options.retry } : options.retry;
   const sniffSize = options.accept === undefined ? 0 : Math.max(1, options.sniffSize ?? SNIFF_SIZE);
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const concurrency = Math.max(1, options.concurrency ?? storage.concurrency ?? DEFAULT_CONCURRENCY);
 
   return (parts$) =>
     new Observable<StoredPart<Id>>((subscriber) => {

@@ -66,6 +66,11 @@ export interface FileStorage<Id = string> {
   open(id: Id, range?: ByteRange): Promise<Readable>;
   /** Removes a stored file; resolves also when it is already gone. */
   remove(id: Id): Promise<void>;
+  /**
+   * Optional: how many files this storage stores well at once; `storeParts` takes it when its own
+   * `concurrency` option is not given (default 4).
+   */
+  readonly concurrency?: number;
 }
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */

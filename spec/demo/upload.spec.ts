@@ -3,9 +3,10 @@
  * free port, its own UPLOAD_DIR), driven with Node's fetch and with curl. After every failure the
  * upload folder is listed: it holds exactly what the earlier successful requests stored.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { indexedFiles } from '../support/disk-folder';
 import { CONTENT_TYPE, formBody, partHead } from '../support/form-body';
 import { curl, openUpload, sha256, waitUntil } from './support/clients';
 import { entriesFor, listFolder, startDemo, type DemoProcess } from './support/demo-process';
@@ -149,9 +150,9 @@ describe('the demo service', () => {
       kept.push(id!);
       expect(id).toMatch(/^[0-9a-f]{32}$/);
       expect(result.files[0]!.filename).toBe('naïve ✓ "quoted" 100%.txt');
-      expect(JSON.parse(readFileSync(join(demo.uploadDir, `${id}.json`), 'utf8')).filename).toBe('naïve ✓ "quoted" 100%.txt');
+      expect(indexedFiles(demo.uploadDir).get(id!)?.filename).toBe('naïve ✓ "quoted" 100%.txt');
       // Nothing was written next to the upload folder.
-      expect(listFolder(dirname(demo.uploadDir))).toEqual(['uploads']);
+      expect(readdirSync(dirname(demo.uploadDir))).toEqual(['uploads']);
       const { response, bytes: got } = await download(id!);
       expectSafeDisposition(response.headers.get('content-disposition'), 'naïve ✓ "quoted" 100%.txt');
       expect(got.equals(bytes)).toBe(true);
@@ -166,7 +167,7 @@ describe('the demo service', () => {
       kept.push(id!);
       expect(id).toMatch(/^[0-9a-f]{32}$/);
       expect(result.files[0]!.filename).toBe('pässwörd ✓.txt');
-      expect(listFolder(dirname(demo.uploadDir))).toEqual(['uploads']);
+      expect(readdirSync(dirname(demo.uploadDir))).toEqual(['uploads']);
       const head = await fetch(`${demo.url}/files/${id}`, { method: 'HEAD' });
       expect(head.headers.get('content-disposition')).toBe(`attachment; filename="p_ssw_rd _.txt"; filename*=UTF-8''p%C3%A4ssw%C3%B6rd%20%E2%9C%93.txt`);
       expectSafeDisposition(head.headers.get('content-disposition'), 'pässwörd ✓.txt');
@@ -189,7 +190,8 @@ describe('the demo service', () => {
     it.each([
       ['an unknown id', '0123456789abcdef0123456789abcdef'],
       ['an id that is a path', '..%2F..%2Fetc%2Fpasswd'],
-      ['the metadata of a stored file', 'KEPT.json'],
+      ['the name of the storage\'s index', 'index.jsonl'],
+      ['a stored file\'s temporary name', 'KEPT.partial'],
       ['a malformed percent escape', '%E0%A4%A'],
     ])('should answer 404 in the JSON error shape for %s', async (_what, id) => {
       const response = await fetch(`${demo.url}/files/${id.replace('KEPT', kept[0]!)}`);
@@ -218,7 +220,7 @@ describe('the demo service', () => {
       await upload.write(Buffer.alloc(256 * KiB, 2));
       await upload.write(`\r\n${partHead({ name: 'file', filename: 'cut.bin' })}`);
       await upload.write(Buffer.alloc(64 * KiB, 3));
-      // The first file is stored (renamed into place, with its metadata) and the second open.
+      // The first file is stored (renamed into place, and in the index) and the second open.
       await waitUntil('the first file is stored and the second open', () => {
         const fresh = listFolder(demo.uploadDir).filter((name) => !entriesFor(kept).includes(name));
         return fresh.length === 3 && fresh.some((name) => name.endsWith('.partial'));

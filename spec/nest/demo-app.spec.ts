@@ -5,9 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { diskFolder } from '../support/disk-folder';
 import { startApp, type RunningApp } from './app-process';
 
 const root = join(__dirname, '..', '..');
@@ -65,12 +66,12 @@ describe.each(['express', 'fastify'])('the Nest demo on %s', (platform) => {
   });
 
   it('should refuse an avatar that is no image with 415 FILE_REJECTED, storing nothing', async () => {
-    const before = readdirSync(directory).length;
+    const before = diskFolder(directory);
     const form = new FormData();
     form.append('avatar', new Blob(['not an image'], { type: 'image/png' }), 'avatar.png');
     const response = await fetch(`${app.url}/avatar`, { method: 'POST', body: form });
     expect(response.status).toBe(415);
     expect(await response.json()).toMatchObject({ statusCode: 415, code: 'FILE_REJECTED' });
-    expect(readdirSync(directory).length).toBe(before);
+    expect(diskFolder(directory)).toEqual(before);
   });
 });

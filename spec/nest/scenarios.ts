@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diskEntriesFor, diskFolder } from '../support/disk-folder';
 
 /** An application listening, with the folder its disk storage writes to. */
 export interface AppUnderTest {
@@ -93,12 +94,9 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The storage folder, the files its index lists included (see disk-folder). */
 async function listStorage(app: AppUnderTest): Promise<string[]> {
-  try {
-    return (await readdir(app.directory)).sort();
-  } catch {
-    return [];
-  }
+  return diskFolder(app.directory);
 }
 
 /** Waits until the storage folder is empty: a cleanup after a timeout runs beside the 408. */
@@ -112,8 +110,10 @@ async function expectNoLeftovers(app: AppUnderTest): Promise<void> {
   assertSame(entries, [], 'files were left in the storage');
 }
 
+/** Deletes every entry of the folder, its index too (the storage reads a new index from the start). */
 async function emptyStorage(app: AppUnderTest): Promise<void> {
-  await Promise.all((await listStorage(app)).map((name) => rm(join(app.directory, name), { force: true })));
+  const names = await readdir(app.directory).catch(() => [] as string[]);
+  await Promise.all(names.map((name) => rm(join(app.directory, name), { recursive: true, force: true })));
 }
 
 /** A plain upload still succeeds: the server keeps serving after what came before. */
@@ -159,7 +159,7 @@ async function expectSampleStored(app: AppUnderTest, answer: Answer, small: Buff
     ],
   );
   const ids = parts.filter((part) => part.kind === 'file').map((part) => part.id!);
-  assertSame(await listStorage(app), ids.flatMap((id) => [id, `${id}.json`]).sort());
+  assertSame(await listStorage(app), diskEntriesFor(ids));
   await emptyStorage(app);
 }
 

@@ -1,6 +1,6 @@
 /** storeParts: order, all-or-nothing cleanup, retry/timeout, accept, per-file limits, progress, backpressure. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concatMap, delay, firstValueFrom, from, lastValueFrom, Observable, of, Subject, take, tap, toArray } from 'rxjs';
@@ -16,6 +16,7 @@ import {
   type StoreOptions,
 } from '../../lib/index';
 import { chunkBySizes } from '../support/collect';
+import { diskFolder } from '../support/disk-folder';
 import { withFaults } from '../support/faulty-storage';
 import { BOUNDARY, CONTENT_TYPE, formBody, type FormPart } from '../support/form-body';
 
@@ -184,7 +185,7 @@ describe('storeParts', () => {
         const storage = createDiskStorage({ directory });
         const body = formBody(form);
         await failureOf(store(body.subarray(0, body.length - 5000), storage));
-        expect(await readdir(directory)).toEqual([]);
+        expect(diskFolder(directory)).toEqual([]);
       } finally {
         await rm(directory, { recursive: true, force: true });
       }
@@ -281,6 +282,15 @@ describe('storeParts', () => {
       expect(parts.map((part) => part.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(files(parts).map((file) => file.size)).toEqual(smallFiles.map((part) => (part.data as Buffer).length));
       expect(peak()).toBe(4);
+    });
+
+    it('should take the storage\'s own concurrency when the option is not given, the option first', async () => {
+      const hinted = slowClosing();
+      await lastValueFrom(store(formBody(smallFiles), { ...hinted.storage, concurrency: 6 }).pipe(toArray()));
+      expect(hinted.peak()).toBe(6);
+      const overridden = slowClosing();
+      await lastValueFrom(store(formBody(smallFiles), { ...overridden.storage, concurrency: 6 }, { concurrency: 2 }).pipe(toArray()));
+      expect(overridden.peak()).toBe(2);
     });
 
     it('should store one file at a time with concurrency 1', async () => {

@@ -1,16 +1,18 @@
 /** Disk storage: the contract, plus what only a folder can show. */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readlinkSync, readdirSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskStorage } from '../../lib/index';
-import { describeStorageContract, storeBytes } from './storage-contract';
+import { diskEntriesFor, diskFolder } from '../support/disk-folder';
+import { describeStorageContract, fileInfo, readAll, storeBytes } from './storage-contract';
 
 describeStorageContract('disk', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'rx-multipart-disk-'));
   return {
     storage: createDiskStorage({ directory }),
-    inspect: async () => (await readdir(directory)).sort(),
+    inspect: async () => diskFolder(directory),
     teardown: () => rm(directory, { recursive: true, force: true }),
   };
 });
@@ -25,7 +27,9 @@ describe('createDiskStorage', () => {
   it('should create its folder on the first file', async () => {
     const storage = createDiskStorage({ directory });
     const file = await storeBytes(storage, Buffer.from('hello'));
-    expect((await readdir(directory)).sort()).toEqual([file.id, `${file.id}.json`]);
+    expect((await readdir(directory)).sort()).toEqual([file.id.slice(0, 1), 'index.jsonl'].sort());
+    expect(await readdir(join(directory, file.id.slice(0, 1)))).toEqual([file.id]);
+    expect(diskFolder(directory)).toEqual(diskEntriesFor([file.id]));
   });
 
   it('should keep the bytes hidden under a temporary name until close', async () => {
@@ -37,19 +41,111 @@ describe('createDiskStorage', () => {
     expect((await storage.list()).map((stored) => stored.id)).toEqual([file.id]);
   });
 
-  it('should not show a file whose metadata is still being written (does not parse yet)', async () => {
+  it('should show a file only once its whole index line is written, and skip a line cut by a crash', async () => {
     const storage = createDiskStorage({ directory });
     const file = await storeBytes(storage, Buffer.from('hello'));
-    const metadata = await readFile(join(directory, `${file.id}.json`), 'utf8');
-    // What a reader can meet while close writes the metadata: nothing yet, or a part of it.
-    for (const partial of ['', metadata.slice(0, metadata.length - 1), metadata.slice(0, 20)]) {
-      await writeFile(join(directory, `${file.id}.json`), partial);
-      expect(await storage.stat(file.id)).toBeUndefined();
-      expect(await storage.list()).toEqual([]);
-      await expect(storage.open(file.id)).rejects.toMatchObject({ code: 'ENOENT' });
+    const index = join(directory, 'index.jsonl');
+    const written = await readFile(index, 'utf8');
+    const line = written.split('\n').find((text) => text.includes(file.id))!;
+    // What a reader can meet while the line is appended: nothing of it yet, or a part of it.
+    for (const partial of ['', `\n${line.slice(0, 20)}`, `\n${line}`]) {
+      const reader = createDiskStorage({ directory });
+      await writeFile(index, partial);
+      expect(await reader.stat(file.id)).toBeUndefined();
+      expect(await reader.list()).toEqual([]);
+      await expect(reader.open(file.id)).rejects.toMatchObject({ code: 'ENOENT' });
+      // The rest of the line arrives: the same reader now sees the file.
+      await appendFile(index, partial === '' ? `\n${line}\n` : partial === `\n${line}` ? '\n' : `${line.slice(20)}\n`);
+      expect(await reader.stat(file.id)).toEqual(file);
     }
-    await writeFile(join(directory, `${file.id}.json`), metadata);
-    expect(await storage.stat(file.id)).toEqual(file);
+    // A line cut by a crash, then a whole one appended by the next process: the cut one counts for
+    // nothing and does not swallow the next.
+    await writeFile(index, `\n${line.slice(0, 30)}`);
+    const after = createDiskStorage({ directory });
+    const next = await storeBytes(after, Buffer.from('next'));
+    expect((await createDiskStorage({ directory }).list()).map((stored) => stored.id)).toEqual([next.id]);
+  });
+
+  it('should see what another storage on the same folder stores and removes, and all of it after a restart', async () => {
+    const one = createDiskStorage({ directory });
+    const other = createDiskStorage({ directory });
+    const a = await storeBytes(one, Buffer.from('from one'));
+    expect(await other.stat(a.id)).toEqual(a);
+    const b = await storeBytes(other, Buffer.from('from the other'));
+    expect((await one.list()).map((file) => file.id).sort()).toEqual([a.id, b.id].sort());
+    await other.remove(a.id);
+    expect(await one.stat(a.id)).toBeUndefined();
+    await expect(one.open(a.id)).rejects.toMatchObject({ code: 'ENOENT' });
+    const restarted = createDiskStorage({ directory });
+    expect(await restarted.list()).toEqual([b]);
+    expect((await readAll(await restarted.open(b.id))).toString()).toBe('from the other');
+  });
+
+  it('should read an index replaced under it from the start', async () => {
+    const storage = createDiskStorage({ directory });
+    const kept = await storeBytes(storage, Buffer.from('kept'));
+    const index = join(directory, 'index.jsonl');
+    const keptLine = (await readFile(index, 'utf8')).split('\n').find((text) => text.includes(kept.id))!;
+    const dropped = await storeBytes(storage, Buffer.from('dropped from the index'));
+    expect(await storage.list()).toHaveLength(2);
+    // A compacted index written beside and renamed over it: another file, longer than what was read.
+    await writeFile(`${index}.new`, `\n${keptLine}\n${' '.repeat(400)}\n`);
+    await rename(`${index}.new`, index);
+    expect((await storage.list()).map((file) => file.id)).toEqual([kept.id]);
+    expect(await storage.stat(dropped.id)).toBeUndefined();
+  });
+
+  it('should read an index rewritten in place (same inode, longer than what was read) from the start', async () => {
+    const writerSide = createDiskStorage({ directory });
+    const reader = createDiskStorage({ directory });
+    const old = await storeBytes(writerSide, Buffer.from('old'));
+    expect(await reader.stat(old.id)).toEqual(old);
+    // The folder emptied and used again: the new index may get the old one's inode number. Here it
+    // is the same file, truncated and written again, with more bytes than the reader has read.
+    const index = join(directory, 'index.jsonl');
+    const oldLine = (await readFile(index, 'utf8')).split('\n').find((text) => text.includes(old.id))!;
+    const fresh = await storeBytes(createDiskStorage({ directory: join(directory, 'other') }), Buffer.from('new'));
+    const freshLine = (await readFile(join(directory, 'other', 'index.jsonl'), 'utf8')).split('\n').find((text) => text.includes(fresh.id))!;
+    await writeFile(index, `\n${freshLine}\n${' '.repeat(oldLine.length)}\n`);
+    expect((await reader.list()).map((file) => file.id)).toEqual([fresh.id]);
+    expect(await reader.stat(old.id)).toBeUndefined();
+  });
+
+  it('should store many files closing at once, each in the index once', async () => {
+    const storage = createDiskStorage({ directory });
+    const writers = await Promise.all(Array.from({ length: 40 }, (_unused, i) => storage.create(fileInfo(i, `f${i}.txt`))));
+    await Promise.all(writers.map((writer, i) => writer.write(Buffer.from(`file ${i}`), 0)));
+    const files = await Promise.all(writers.map((writer) => writer.close()));
+    expect(diskFolder(directory)).toEqual(diskEntriesFor(files.map((file) => file.id)));
+    const lines = (await readFile(join(directory, 'index.jsonl'), 'utf8')).split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(40);
+    expect((await storage.list()).map((file) => file.filename).sort()).toEqual(files.map((file) => file.filename).sort());
+  });
+
+  it('should make its folders again when they are removed under it', async () => {
+    const storage = createDiskStorage({ directory });
+    const first = await storeBytes(storage, Buffer.from('first'));
+    await rm(directory, { recursive: true });
+    // Sixteen files: ids spread over the folders, so at least one goes to a folder made before.
+    const files = [];
+    for (let i = 0; i < 16; i++) files.push(await storeBytes(storage, Buffer.from(`again ${i}`)));
+    expect(await storage.stat(first.id)).toBeUndefined();
+    expect(diskFolder(directory)).toEqual(diskEntriesFor(files.map((file) => file.id)));
+    expect(storage.concurrency).toBeGreaterThan(4);
+  });
+
+  it('should keep the index open only while files are being written', async () => {
+    const storage = createDiskStorage({ directory });
+    const index = join(directory, 'index.jsonl');
+    const openIndex = (): number => readdirSync('/proc/self/fd').filter((fd) => safeReadlink(`/proc/self/fd/${fd}`) === index).length;
+    const writer = await storage.create(fileInfo());
+    const kept = await storeBytes(storage, Buffer.from('first'));
+    await waitFor(() => openIndex() === 1); // appended, and a writer is still open
+    await writer.abort(new Error('refused'));
+    await waitFor(() => openIndex() === 0);
+    await storage.remove(kept.id);
+    await waitFor(() => openIndex() === 0);
+    expect(await storage.list()).toEqual([]);
   });
 
   it('should gather the chunks of a writev into the file in order, and hash them all', async () => {
@@ -61,7 +157,8 @@ describe('createDiskStorage', () => {
     await writer.writev!([Buffer.from('two three'), Buffer.from(' four')], 4);
     const file = await writer.close();
     const expected = Buffer.from('one two three four');
-    expect(await readFile(join(directory, file.id))).toEqual(expected);
+    expect(await readFile(join(directory, file.id.slice(0, 1), file.id))).toEqual(expected);
+    expect(storage.pathOf(file.id)).toBe(join(directory, file.id.slice(0, 1), file.id));
     expect(file).toMatchObject({ size: expected.length, sha256: createHash('sha256').update(expected).digest('hex') });
   });
 
@@ -72,3 +169,20 @@ describe('createDiskStorage', () => {
     await expect(storage.open('..%2f..%2fetc')).rejects.toThrow();
   });
 });
+
+function safeReadlink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (up to 2 s) for a condition the storage reaches after a promise it does not return. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,14 +1,16 @@
 /**
  * Disk storage: each file goes to a temporary file in the target folder and is renamed into place
- * on close, with its metadata beside it. Ids are generated; a client's filename is never a path.
+ * on close; a line appended to the folder's index then makes it visible, with its metadata. Ids
+ * are generated; a client's filename is never a path.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
+import { ContentDigest, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
+import { DiskIndex, writeFully } from './disk-index.js';
 
 /** Options of the disk storage. */
 export interface DiskStorageOptions {
@@ -31,12 +33,19 @@ export interface DiskStorage extends FileStorage<string> {
 // 128 random bits, hex: unguessable, and the only names the storage ever builds a path from.
 const ID = /^[0-9a-f]{32}$/;
 const PARTIAL = '.partial';
-const META = '.json';
+/** The folder's index of stored files (JSON lines); no id can take this name. */
+const DISK_INDEX = 'index.jsonl';
+// Measured end to end with 1000 files of 1 KiB: 4 at once left the thread pool waiting between
+// each file's open, write, close and rename; 32 at once took a median 0.41 s, 16 took 0.48 s and
+// 64 took 0.44 s.
+const DISK_CONCURRENCY = 32;
 
 /**
- * Stores files on local disk: `<directory>/<id>` with `<id>.json` metadata (filename, type, size,
- * sha256). Bytes go to `<id>.partial` first and become visible only on close (renamed, then the
- * metadata written); abort removes them.
+ * Stores files on local disk: the bytes in `<directory>/<d>/<id>`, where `<d>` is the id's first
+ * hex digit, and the metadata (filename, type, size, sha256) in `<directory>/index.jsonl`. Bytes
+ * go to `<id>.partial` first; on close they are renamed to `<id>`, and appending the file's line
+ * to the index makes it visible. Abort removes them; remove appends a line that hides the file,
+ * then deletes its bytes.
  *
  * @param options the folder, and the file mode.
  * @returns a FileStorage with `list()` and `pathOf(id)`.
@@ -46,80 +55,79 @@ const META = '.json';
 export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
   const directory = options.directory;
   const mode = options.fileMode ?? 0o600;
-  let ready: Promise<unknown> | undefined;
-  const pathOf = (id: string): string | undefined => (ID.test(id) ? join(directory, id) : undefined);
+  const index = new DiskIndex(join(directory, DISK_INDEX), mode);
+  // Files spread over 16 folders by their id's first hex digit: creating 1000 files of 1 KiB from
+  // the thread pool's 4 threads in one folder spent a fifth of the CPU spinning on that folder's
+  // lock (perf); over 16 folders they took 305 ms instead of 439 ms, and 516 instead of 782 ms of CPU.
+  const pathOf = (id: string): string | undefined => (ID.test(id) ? join(directory, id[0]!, id) : undefined);
 
   async function stat(id: string): Promise<StoredFile<string> | undefined> {
     const path = pathOf(id);
     if (path === undefined) return undefined;
-    let text: string;
-    try {
-      text = await readFile(path + META, 'utf8');
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-    try {
-      return JSON.parse(text) as StoredFile<string>;
-    } catch {
-      // Metadata being written (or cut by a crash while it was): the file is not stored.
-      return undefined;
-    }
+    const record = await index.get(id);
+    return record === undefined ? undefined : { ...record, location: path };
   }
 
   return {
     directory,
+    concurrency: DISK_CONCURRENCY,
     pathOf,
     stat,
     async create(info: FileInfo): Promise<FileWriter<string>> {
-      ready ??= mkdir(directory, { recursive: true });
-      await ready;
       const id = randomId();
-      const path = join(directory, id);
-      // 'wx': never follow or reuse an existing name.
-      const handle = await open(path + PARTIAL, 'wx', mode);
-      return new DiskWriter(id, path, handle, mode, info);
+      const path = pathOf(id)!;
+      index.hold();
+      try {
+        const handle = await createPartial(path + PARTIAL, mode);
+        return new DiskWriter(id, path, handle, index, info);
+      } catch (error) {
+        index.release();
+        throw error;
+      }
     },
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
-      return createReadStream(join(directory, id), range === undefined ? {} : { start: range.start, end: range.end });
+      return createReadStream(file.location, range === undefined ? {} : { start: range.start, end: range.end });
     },
     async remove(id: string): Promise<void> {
       const path = pathOf(id);
       if (path === undefined) return;
-      // Metadata first: once it is gone the file is no longer served.
-      await rm(path + META, { force: true });
+      // Hidden first: once its line is appended the file is no longer served.
+      if ((await index.get(id)) !== undefined) await index.removed(id);
       await rm(path, { force: true });
     },
     async list(): Promise<StoredFile<string>[]> {
-      let names: string[];
-      try {
-        names = await readdir(directory);
-      } catch (error) {
-        if (isNotFound(error)) return [];
-        throw error;
-      }
-      const files: StoredFile<string>[] = [];
-      for (const name of names) {
-        if (!name.endsWith(META)) continue;
-        const file = await stat(name.slice(0, -META.length));
-        if (file !== undefined) files.push(file);
-      }
-      return files.sort((a, b) => a.id.localeCompare(b.id));
+      const records = await index.all();
+      return records.map((record) => ({ ...record, location: pathOf(record.id)! })).sort((a, b) => a.id.localeCompare(b.id));
     },
   };
+}
+
+/**
+ * Opens a new file, making its folder `<directory>/<d>` (and the storage's) when missing: on the first file,
+ * and again if someone emptied the folder. 'wx': never follow or reuse an existing name.
+ */
+async function createPartial(path: string, mode: number): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, 'wx', mode);
+  }
 }
 
 class DiskWriter implements FileWriter<string> {
   private readonly digest = new ContentDigest();
   private isOpen = true;
+  private hasEnded = false;
 
   constructor(
     private readonly id: string,
     private readonly path: string,
     private readonly handle: FileHandle,
-    private readonly mode: number,
+    private readonly index: DiskIndex,
     private readonly info: FileInfo,
   ) {}
 
@@ -144,41 +152,37 @@ class DiskWriter implements FileWriter<string> {
 
   async close(): Promise<StoredFile<string>> {
     this.isOpen = false;
-    await this.handle.close();
-    const file = storedFileOf(this.id, this.info, this.digest.size, this.digest.digest(), this.path);
     try {
+      await this.handle.close();
+      const file = storedFileOf(this.id, this.info, this.digest.size, this.digest.digest(), this.path);
       await rename(this.path + PARTIAL, this.path);
-      // The metadata last, in place: it is what makes the file visible, and stat takes metadata
-      // that does not parse (not yet whole) for no file, so a temporary name would add a rename.
-      await writeFile(this.path + META, JSON.stringify(file), { mode: this.mode, flag: 'wx' });
+      // The index line last: it is what makes the file visible.
+      await this.index.stored(file);
+      return file;
     } catch (error) {
-      await Promise.allSettled([rm(this.path + META, { force: true }), rm(this.path, { force: true }), rm(this.path + PARTIAL, { force: true })]);
+      await Promise.allSettled([rm(this.path, { force: true }), rm(this.path + PARTIAL, { force: true })]);
       throw error;
+    } finally {
+      this.end();
     }
-    return file;
   }
 
   async abort(): Promise<void> {
-    if (this.isOpen) {
-      this.isOpen = false;
-      await this.handle.close().catch(() => undefined);
+    try {
+      if (this.isOpen) {
+        this.isOpen = false;
+        await this.handle.close().catch(() => undefined);
+      }
+      await rm(this.path + PARTIAL, { force: true });
+    } finally {
+      this.end();
     }
-    await rm(this.path + PARTIAL, { force: true });
   }
-}
 
-// One gathered write (no copy into one buffer); a positional write may be short, so finish it.
-async function writeFully(handle: FileHandle, chunks: Buffer[], at: number): Promise<void> {
-  let rest = chunks;
-  let position = at;
-  while (rest.length > 0) {
-    const { bytesWritten } = await handle.writev(rest, position);
-    if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
-    position += bytesWritten;
-    rest = skipBytes(rest, bytesWritten);
+  /** Tells the index this writer is done, once. */
+  private end(): void {
+    if (this.hasEnded) return;
+    this.hasEnded = true;
+    this.index.release();
   }
-}
-
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -3,9 +3,10 @@
  * child process on a free port with its own upload folder, and reads its log lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { diskEntriesFor, diskFolder } from '../../support/disk-folder';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -109,15 +110,11 @@ async function stop(child: ChildProcess, exited: Promise<number | null>, signal:
   return code;
 }
 
-/** The entries of a folder, sorted: what a test shows after each request. */
-export function listFolder(directory: string): string[] {
-  return existsSync(directory) ? readdirSync(directory).sort() : [];
-}
+/** The entries of a folder, sorted, a disk storage's index as `index:<id>` per listed file: what a test shows after each request. */
+export const listFolder = diskFolder;
 
-/** The folder entries a disk storage holds for these ids: `<id>` and `<id>.json`. */
-export function entriesFor(ids: readonly string[]): string[] {
-  return ids.flatMap((id) => [id, `${id}.json`]).sort();
-}
+/** The folder entries a disk storage holds for these ids: `<id>` and `index:<id>`. */
+export const entriesFor = diskEntriesFor;
 
 /**
  * The process's peak resident set size so far (VmHWM) and its current one (VmRSS), in bytes,

@@ -20,6 +20,9 @@ echo "== fixture in $work/app"
 mkdir -p "$work/app/src"
 cp "$here/package.json" "$here/tsconfig.json" "$work/app/"
 cp "$here/driver.ts" "$repo/spec/nest/scenarios.ts" "$repo/spec/nest/app-process.ts" "$repo/spec/nest/matrix.ts" "$work/app/src/"
+# The folder reader the scenarios import from spec/support, beside them here.
+cp "$repo/spec/support/disk-folder.ts" "$work/app/src/"
+sed -i "s#'../support/disk-folder'#'./disk-folder'#" "$work/app/src/scenarios.ts"
 # The one application source, compiled to CommonJS here (it has no relative import).
 cp "$repo/spec/nest/apps/upload-app.mts" "$work/app/src/upload-app.ts"
 cd "$work/app"

@@ -1,0 +1,238 @@
+/**
+ * The disk storage's index: one append-only file of JSON lines saying which files are stored
+ * (with their metadata) and which were removed. Appending a line makes a file visible; readers
+ * catch up from where they last stopped, so several storages, in one process or several on the
+ * same host, see each other's files.
+ *
+ * Why one shared file rather than metadata beside each file: creating a second file per upload
+ * halved the files stored per second here (1000 files of 1 KiB, 16 at once: 1105/s with
+ * `<id>.json` beside each, 2389/s with a line appended to an index), the cost being the file
+ * system's inode allocation, not the bytes.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { skipBytes } from '../content-digest.js';
+import type { StoredFile } from '../file-storage.js';
+
+/** What a line of the index says. Each append starts with a newline, so a line cut by a crash stands alone. */
+type IndexRecord = { readonly stored: Omit<StoredFile<string>, 'location'> } | { readonly removed: string };
+
+const HEAD = 64;
+
+/** The index of one folder, as this storage has read it so far. */
+export class DiskIndex {
+  private readonly live = new Map<string, Omit<StoredFile<string>, 'location'>>();
+  /** Bytes of the index read and applied, and the inode they were read from. */
+  private readOffset = 0;
+  private readInode = -1;
+  /** The index's first bytes (up to HEAD), to tell it from another file under the same name. */
+  private head: Buffer = Buffer.alloc(0);
+  /** The last read's bytes after its last newline: a line still being written. */
+  private rest: Buffer = Buffer.alloc(0);
+  /** The read in progress (or done), and the one queued behind it that later callers share. */
+  private reading: Promise<void> = Promise.resolve();
+  private queuedRead: Promise<void> | undefined;
+
+  private readonly appends: { readonly line: string; resolve(): void; reject(error: unknown): void }[] = [];
+  private isFlushing = false;
+  private handle: FileHandle | undefined;
+  /** Writers not yet closed or aborted: while there are some, the append handle stays open. */
+  private writers = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly mode: number,
+  ) {}
+
+  /** The stored file `id` as of a read started after this call. */
+  async get(id: string): Promise<Omit<StoredFile<string>, 'location'> | undefined> {
+    await this.catchUp();
+    return this.live.get(id);
+  }
+
+  /** Every stored file, as of a read started after this call. */
+  async all(): Promise<Omit<StoredFile<string>, 'location'>[]> {
+    await this.catchUp();
+    return [...this.live.values()];
+  }
+
+  /** Appends the line that makes `file` visible; resolves once it is written. */
+  stored(file: StoredFile<string>): Promise<void> {
+    const { location: _location, ...record } = file;
+    return this.append({ stored: record });
+  }
+
+  /** Appends the line that hides `id`. */
+  removed(id: string): Promise<void> {
+    return this.append({ removed: id });
+  }
+
+  /** A writer starts: the append handle is kept open until the last one ends. */
+  hold(): void {
+    this.writers++;
+  }
+
+  /** A writer has ended (closed or aborted). */
+  release(): void {
+    this.writers--;
+    this.kick();
+  }
+
+  private append(record: IndexRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.appends.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.isFlushing) return;
+    this.isFlushing = true;
+    void this.flush();
+  }
+
+  /**
+   * Writes the queued lines, those queued meanwhile together in the next write (one call for many
+   * files closing at once), and closes the handle once no line and no writer is left. Never
+   * rejects: a failed write rejects its lines' appends.
+   */
+  private async flush(): Promise<void> {
+    for (;;) {
+      if (this.appends.length > 0) {
+        const batch = this.appends.splice(0);
+        try {
+          // O_APPEND: every write lands whole at the end, whoever else appends.
+          this.handle ??= await open(this.path, 'a', this.mode);
+          await writeFully(this.handle, [Buffer.from(`\n${batch.map((entry) => entry.line).join('')}`)], null);
+          for (const entry of batch) entry.resolve();
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+          await this.closeHandle();
+        }
+      } else if (this.writers === 0 && this.handle !== undefined) {
+        await this.closeHandle();
+      } else {
+        break;
+      }
+    }
+    this.isFlushing = false;
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+
+  /**
+   * Reads what was appended since the last read. Callers share a read that has not started yet; a
+   * read already running may have missed a line appended just before the call, so they queue
+   * behind it.
+   */
+  private catchUp(): Promise<void> {
+    if (this.queuedRead !== undefined) return this.queuedRead;
+    const read = this.reading.then(() => {
+      this.queuedRead = undefined;
+      return this.readNew();
+    });
+    this.queuedRead = read;
+    this.reading = read.catch(() => undefined);
+    return read;
+  }
+
+  private async readNew(): Promise<void> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.reset();
+      return;
+    }
+    try {
+      const { size, ino } = await handle.stat();
+      // The index was replaced (compacted, or deleted and made again, maybe under the same inode
+      // number): read it from the start. Its first bytes name a random id, so they tell.
+      if (ino !== this.readInode || size < this.readOffset || !(await this.sameHead(handle))) this.reset();
+      this.readInode = ino;
+      if (size === this.readOffset) return;
+      const start = this.readOffset;
+      const fresh = await readAt(handle, start, size - start);
+      this.readOffset += fresh.length;
+      if (start < HEAD) this.head = Buffer.concat([this.head, fresh.subarray(0, HEAD - start)]);
+      this.apply(Buffer.concat([this.rest, fresh]));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async sameHead(handle: FileHandle): Promise<boolean> {
+    if (this.head.length === 0) return true;
+    return (await readAt(handle, 0, this.head.length)).equals(this.head);
+  }
+
+  private reset(): void {
+    this.live.clear();
+    this.readOffset = 0;
+    this.readInode = -1;
+    this.head = Buffer.alloc(0);
+    this.rest = Buffer.alloc(0);
+  }
+
+  private apply(bytes: Buffer): void {
+    const end = bytes.lastIndexOf(0x0a);
+    this.rest = Buffer.from(bytes.subarray(end + 1));
+    if (end < 0) return;
+    for (const line of bytes.toString('utf8', 0, end).split('\n')) {
+      const record = parseRecord(line);
+      if (record === undefined) continue;
+      if ('removed' in record) this.live.delete(record.removed);
+      else this.live.set(record.stored.id, record.stored);
+    }
+  }
+}
+
+/** A line of the index, or undefined for an empty line, a line cut by a crash, or one this version does not know. */
+function parseRecord(line: string): IndexRecord | undefined {
+  if (line === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (typeof record.removed === 'string') return { removed: record.removed };
+  const stored = record.stored as Record<string, unknown> | undefined;
+  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
+    return { stored: stored as unknown as Omit<StoredFile<string>, 'location'> };
+  }
+  return undefined;
+}
+
+/** Up to `length` bytes of the file from `position` (fewer if it ends first). */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(bytes, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return bytes.subarray(0, got);
+}
+
+/**
+ * One gathered write of `chunks` at `position` (null: at the end of an append-only file), finished
+ * when the file takes it in pieces; no copy into one buffer.
+ */
+export async function writeFully(handle: FileHandle, chunks: Buffer[], position: number | null): Promise<void> {
+  let rest = chunks;
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at ?? undefined);
+    if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
+    if (at !== null) at += bytesWritten;
+    rest = skipBytes(rest, bytesWritten);
+  }
+}
