@@ -103,7 +103,7 @@ export interface StoreOptions {
   /**
    * Files stored at once: the next file's create and writes overlap the earlier ones' writes and
    * closes (each file's writes stay in order), and the results still come in body order. Default:
-   * the storage's `concurrency` (16 for disk), else 4.
+   * the storage's `concurrency` (32 for disk), else 4.
    */
   readonly concurrency?: number;
   /** Called after each stored chunk and each field. */

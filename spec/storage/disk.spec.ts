@@ -1,7 +1,7 @@
 /** Disk storage: the contract, plus what only a folder can show. */
 import { createHash } from 'node:crypto';
 import { readlinkSync, readdirSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskStorage } from '../../lib/index';
@@ -132,6 +132,47 @@ describe('createDiskStorage', () => {
     expect(await storage.stat(first.id)).toBeUndefined();
     expect(diskFolder(directory)).toEqual(diskEntriesFor(files.map((file) => file.id)));
     expect(storage.concurrency).toBeGreaterThan(4);
+  });
+
+  it('should append to the index under its name even when the folder was emptied while a writer stayed open', async () => {
+    const storage = createDiskStorage({ directory });
+    const open = await storage.create(fileInfo(0, 'still open.bin'));
+    await storeBytes(storage, Buffer.from('before')); // the index is now held open for appends
+    await rm(directory, { recursive: true });
+    const after = await storeBytes(storage, Buffer.from('after'));
+    expect(await storage.stat(after.id)).toEqual(after);
+    expect(await createDiskStorage({ directory }).stat(after.id)).toEqual(after);
+    await open.abort(new Error('done'));
+    expect(diskFolder(directory)).toEqual(diskEntriesFor([after.id]));
+  });
+
+  it('should read a line whose multi-byte characters are split between two reads', async () => {
+    const storage = createDiskStorage({ directory });
+    const file = await storeBytes(storage, Buffer.from('x'), 64, fileInfo(0, 'ünïcødé ✓ 文件.txt'));
+    const index = join(directory, 'index.jsonl');
+    const line = Buffer.from((await readFile(index, 'utf8')).split('\n').find((text) => text.includes(file.id))!);
+    const cut = line.indexOf(Buffer.from('✓')) + 1; // inside the three bytes of ✓
+    const reader = createDiskStorage({ directory });
+    await writeFile(index, Buffer.concat([Buffer.from('\n'), line.subarray(0, cut)]));
+    expect(await reader.list()).toEqual([]);
+    await appendFile(index, Buffer.concat([line.subarray(cut), Buffer.from('\n')]));
+    expect((await reader.stat(file.id))?.filename).toBe('ünïcødé ✓ 文件.txt');
+  });
+
+  it('should fail a close whose index line cannot be written, leave nothing, and store again once it can', async () => {
+    const storage = createDiskStorage({ directory });
+    const first = await storeBytes(storage, Buffer.from('first'));
+    await rm(join(directory, 'index.jsonl'));
+    await mkdir(join(directory, 'index.jsonl')); // appends now fail (EISDIR)
+    const writer = await storage.create(fileInfo());
+    await writer.write(Buffer.from('refused by the index'), 0);
+    await expect(writer.close()).rejects.toMatchObject({ code: 'EISDIR' });
+    // Only the first file's bytes (its line went with the old index): the refused file left nothing.
+    const files = (await readdir(directory, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    expect(files.map((entry) => join(entry.parentPath, entry.name))).toEqual([first.location]);
+    await rm(join(directory, 'index.jsonl'), { recursive: true });
+    const later = await storeBytes(storage, Buffer.from('later'));
+    expect(await storage.list()).toEqual([later]);
   });
 
   it('should keep the index open only while files are being written', async () => {

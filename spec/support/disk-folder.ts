@@ -22,6 +22,7 @@ export function indexedFiles(directory: string): Map<string, Record<string, unkn
     } catch {
       continue;
     }
+    if (typeof record !== 'object' || record === null) continue;
     if (typeof record.removed === 'string') live.delete(record.removed);
     else if (typeof record.stored?.id === 'string') live.set(record.stored.id, record.stored);
   }

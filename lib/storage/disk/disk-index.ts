@@ -9,14 +9,15 @@
  * `<id>.json` beside each, 2389/s with a line appended to an index), the cost being the file
  * system's inode allocation, not the bytes.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { skipBytes } from '../content-digest.js';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { StoredFile } from '../file-storage.js';
 
 /** What a line of the index says. Each append starts with a newline, so a line cut by a crash stands alone. */
 type IndexRecord = { readonly stored: Omit<StoredFile<string>, 'location'> } | { readonly removed: string };
 
 const HEAD = 64;
+/** 128 random bits, hex: unguessable, and the only names the storage ever builds a path from. */
+export const ID = /^[0-9a-f]{32}$/;
 
 /** The index of one folder, as this storage has read it so far. */
 export class DiskIndex {
@@ -34,7 +35,7 @@ export class DiskIndex {
 
   private readonly appends: { readonly line: string; resolve(): void; reject(error: unknown): void }[] = [];
   private isFlushing = false;
-  private handle: FileHandle | undefined;
+  private appendFile: AppendFile | undefined;
   /** Writers not yet closed or aborted: while there are some, the append handle stays open. */
   private writers = 0;
 
@@ -100,15 +101,19 @@ export class DiskIndex {
       if (this.appends.length > 0) {
         const batch = this.appends.splice(0);
         try {
-          // O_APPEND: every write lands whole at the end, whoever else appends.
-          this.handle ??= await open(this.path, 'a', this.mode);
-          await writeFully(this.handle, [Buffer.from(`\n${batch.map((entry) => entry.line).join('')}`)], null);
+          const bytes = Buffer.from(`\n${batch.map((entry) => entry.line).join('')}`);
+          if (!(await this.writeBatch(bytes))) {
+            // The index under its name is another file now (the folder emptied, the index
+            // replaced), or none: the line went to the old one. Open the one there and write again.
+            await this.closeHandle();
+            await this.writeBatch(bytes);
+          }
           for (const entry of batch) entry.resolve();
         } catch (error) {
           for (const entry of batch) entry.reject(error);
           await this.closeHandle();
         }
-      } else if (this.writers === 0 && this.handle !== undefined) {
+      } else if (this.writers === 0 && this.appendFile !== undefined) {
         await this.closeHandle();
       } else {
         break;
@@ -117,10 +122,26 @@ export class DiskIndex {
     this.isFlushing = false;
   }
 
+  /**
+   * Appends `bytes` through the held handle (opening the index when there is none yet) and, at the
+   * same time, looks at what file the index's name holds: resolves false when that is not the file
+   * written to (the caller writes again), true otherwise.
+   * O_APPEND: a write lands whole at the end, whoever else appends. One cut short is not finished
+   * (the rest could land after another process's line): the append fails, and the next batch's
+   * leading newline leaves the cut line on its own.
+   */
+  private async writeBatch(bytes: Buffer): Promise<boolean> {
+    this.appendFile ??= await openAppend(this.path, this.mode);
+    const { handle, inode } = this.appendFile;
+    const [{ bytesWritten }, now] = await Promise.all([handle.write(bytes, 0, bytes.length), stat(this.path).catch(() => undefined)]);
+    if (bytesWritten !== bytes.length) throw new Error(`The disk took ${bytesWritten} of ${bytes.length} bytes of an index append.`);
+    return now !== undefined && now.ino === inode;
+  }
+
   private async closeHandle(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => undefined);
+    const file = this.appendFile;
+    this.appendFile = undefined;
+    await file?.handle.close().catch(() => undefined);
   }
 
   /**
@@ -204,7 +225,7 @@ function parseRecord(line: string): IndexRecord | undefined {
   const record = value as Record<string, unknown>;
   if (typeof record.removed === 'string') return { removed: record.removed };
   const stored = record.stored as Record<string, unknown> | undefined;
-  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
+  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && ID.test(stored.id) && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
     return { stored: stored as unknown as Omit<StoredFile<string>, 'location'> };
   }
   return undefined;
@@ -222,17 +243,19 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return bytes.subarray(0, got);
 }
 
-/**
- * One gathered write of `chunks` at `position` (null: at the end of an append-only file), finished
- * when the file takes it in pieces; no copy into one buffer.
- */
-export async function writeFully(handle: FileHandle, chunks: Buffer[], position: number | null): Promise<void> {
-  let rest = chunks;
-  let at = position;
-  while (rest.length > 0) {
-    const { bytesWritten } = await handle.writev(rest, at ?? undefined);
-    if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
-    if (at !== null) at += bytesWritten;
-    rest = skipBytes(rest, bytesWritten);
+/** The index open for appending, and the inode it was opened on. */
+interface AppendFile {
+  readonly handle: FileHandle;
+  readonly inode: number;
+}
+
+/** Opens the index for appending (made if missing). */
+async function openAppend(path: string, mode: number): Promise<AppendFile> {
+  const handle = await open(path, 'a', mode);
+  try {
+    return { handle, inode: (await handle.stat()).ino };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
   }
 }

@@ -7,10 +7,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentDigest, type StagedBytes } from '../content-digest.js';
+import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
-import { DiskIndex, writeFully } from './disk-index.js';
+import { DiskIndex, ID } from './disk-index.js';
 
 /** Options of the disk storage. */
 export interface DiskStorageOptions {
@@ -30,8 +30,6 @@ export interface DiskStorage extends FileStorage<string> {
   list(): Promise<StoredFile<string>[]>;
 }
 
-// 128 random bits, hex: unguessable, and the only names the storage ever builds a path from.
-const ID = /^[0-9a-f]{32}$/;
 const PARTIAL = '.partial';
 /** The folder's index of stored files (JSON lines); no id can take this name. */
 const DISK_INDEX = 'index.jsonl';
@@ -152,14 +150,18 @@ class DiskWriter implements FileWriter<string> {
 
   async close(): Promise<StoredFile<string>> {
     this.isOpen = false;
+    let isListed = false;
     try {
       await this.handle.close();
       const file = storedFileOf(this.id, this.info, this.digest.size, this.digest.digest(), this.path);
       await rename(this.path + PARTIAL, this.path);
       // The index line last: it is what makes the file visible.
+      isListed = true;
       await this.index.stored(file);
       return file;
     } catch (error) {
+      // A failed append may still have written this file's line whole (a batch cut short): hide it.
+      if (isListed) await this.index.removed(this.id).catch(() => undefined);
       await Promise.allSettled([rm(this.path, { force: true }), rm(this.path + PARTIAL, { force: true })]);
       throw error;
     } finally {
@@ -184,5 +186,17 @@ class DiskWriter implements FileWriter<string> {
     if (this.hasEnded) return;
     this.hasEnded = true;
     this.index.release();
+  }
+}
+
+// One gathered write (no copy into one buffer); a positional write may be short, so finish it.
+async function writeFully(handle: FileHandle, chunks: Buffer[], at: number): Promise<void> {
+  let rest = chunks;
+  let position = at;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, position);
+    if (bytesWritten === 0) throw new Error('The disk took no byte of a write.');
+    position += bytesWritten;
+    rest = skipBytes(rest, bytesWritten);
   }
 }
