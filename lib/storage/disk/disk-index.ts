@@ -12,8 +12,11 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { StoredFile } from '../file-storage.js';
 
+/** A stored file as the index keeps it: without its location, which follows from the folder and id. */
+export type IndexedFile = Omit<StoredFile<string>, 'location'>;
+
 /** What a line of the index says. Each append starts with a newline, so a line cut by a crash stands alone. */
-type IndexRecord = { readonly stored: Omit<StoredFile<string>, 'location'> } | { readonly removed: string };
+type IndexRecord = { readonly stored: IndexedFile } | { readonly removed: string };
 
 const HEAD = 64;
 /** 128 random bits, hex: unguessable, and the only names the storage ever builds a path from. */
@@ -21,7 +24,7 @@ export const ID = /^[0-9a-f]{32}$/;
 
 /** The index of one folder, as this storage has read it so far. */
 export class DiskIndex {
-  private readonly live = new Map<string, Omit<StoredFile<string>, 'location'>>();
+  private readonly live = new Map<string, IndexedFile>();
   /** Bytes of the index read and applied, and the inode they were read from. */
   private readOffset = 0;
   private readInode = -1;
@@ -45,13 +48,13 @@ export class DiskIndex {
   ) {}
 
   /** The stored file `id` as of a read started after this call. */
-  async get(id: string): Promise<Omit<StoredFile<string>, 'location'> | undefined> {
+  async get(id: string): Promise<IndexedFile | undefined> {
     await this.catchUp();
     return this.live.get(id);
   }
 
   /** Every stored file, as of a read started after this call. */
-  async all(): Promise<Omit<StoredFile<string>, 'location'>[]> {
+  async all(): Promise<IndexedFile[]> {
     await this.catchUp();
     return [...this.live.values()];
   }
@@ -226,7 +229,7 @@ function parseRecord(line: string): IndexRecord | undefined {
   if (typeof record.removed === 'string') return { removed: record.removed };
   const stored = record.stored as Record<string, unknown> | undefined;
   if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && ID.test(stored.id) && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
-    return { stored: stored as unknown as Omit<StoredFile<string>, 'location'> };
+    return { stored: stored as unknown as IndexedFile };
   }
   return undefined;
 }
