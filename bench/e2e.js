@@ -55,6 +55,26 @@ function startServer(kind, directory) {
   });
 }
 
+/** CPU seconds (user + system) the process has used so far, or undefined where /proc is missing. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 function peakRss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)[1]) * 1024;
@@ -73,6 +93,23 @@ function stored(directory) {
     bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
   }
   return { files, bytes };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 === 1 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
+
+/**
+ * rx-multipart against the faster peer of each timed round: the servers of a round take their
+ * uploads one right after another, so a ratio within a round leaves out how this shared machine's
+ * speed drifts from round to round. Undefined unless every server finished every round.
+ */
+function pairedRatios(results) {
+  const rx = results.find((r) => r.kind === 'rx-multipart');
+  const peers = results.filter((r) => r.kind !== 'rx-multipart');
+  if (rx === undefined || rx.error !== undefined || peers.length === 0 || peers.some((p) => p.error !== undefined)) return undefined;
+  return rx.byRound.map((seconds, round) => Math.min(...peers.map((p) => p.byRound[round])) / seconds);
 }
 
 function emptyDirectory(directory) {
@@ -99,21 +136,27 @@ async function measureAll(shape, size, { warmups, runs }) {
   try {
     for (const kind of SERVERS) {
       const directory = mkdtempSync(join(tmpdir(), `rx-multipart-e2e-${kind}-`));
-      servers.push({ kind, directory, seconds: [], error: undefined, length: 0, ...(await startServer(kind, directory)) });
+      servers.push({ kind, directory, seconds: [], cpu: [], byRound: [], error: undefined, length: 0, ...(await startServer(kind, directory)) });
     }
     for (let round = 0; round < warmups + runs; round++) {
       for (let k = 0; k < servers.length; k++) {
         const server = servers[(k + round) % servers.length];
         if (server.error !== undefined) continue;
         try {
+          const cpuBefore = cpuSeconds(server.child.pid);
           const result = upload(server.port, shape, size);
+          const cpuAfter = cpuSeconds(server.child.pid);
           const onDisk = stored(server.directory);
           emptyDirectory(server.directory);
           if (result.status !== 200 || onDisk.files !== expected.files || onDisk.bytes !== expected.bytes) {
             throw new Error(`answered ${result.status} ${result.answer.slice(0, 80)}; stored ${onDisk.files} files, ${onDisk.bytes} bytes; expected ${expected.files}, ${expected.bytes}`);
           }
           server.length = result.length;
-          if (round >= warmups) server.seconds.push(result.seconds);
+          if (round >= warmups) {
+            server.seconds.push(result.seconds);
+            server.byRound[round - warmups] = result.seconds;
+            if (cpuBefore !== undefined && cpuAfter !== undefined) server.cpu.push(cpuAfter - cpuBefore);
+          }
         } catch (error) {
           server.error = error.message;
         }
@@ -122,7 +165,16 @@ async function measureAll(shape, size, { warmups, runs }) {
     return servers.map((server) => {
       if (server.error !== undefined) return { kind: server.kind, error: server.error };
       const sorted = [...server.seconds].sort((a, b) => a - b);
-      return { kind: server.kind, seconds: sorted[sorted.length >> 1], best: sorted[0], runs, length: server.length, rss: peakRss(server.child.pid) };
+      return {
+        kind: server.kind,
+        seconds: median(server.seconds),
+        best: sorted[0],
+        cpu: server.cpu.length === runs ? median(server.cpu) : undefined,
+        byRound: server.byRound,
+        runs,
+        length: server.length,
+        rss: peakRss(server.child.pid),
+      };
     });
   } finally {
     for (const server of servers) {
@@ -137,11 +189,12 @@ async function runAsync({ quick }) {
   const bigSize = (quick ? 128 : 1024) * MiB;
   const smallCount = quick ? 200 : 1000;
   const uploads = [
-    { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 3 } },
+    { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 5 } },
     { shape: 'small', size: smallCount, label: `${smallCount} files of 1 KiB`, timing: { warmups: quick ? 1 : 3, runs: quick ? 3 : 9 } },
   ];
-  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server peak RSS |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|');
+  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|');
+  const rounds = [];
   for (const { shape, size, label, timing } of uploads) {
     process.stderr.write(`end to end: ${label}: `);
     const results = await measureAll(shape, size, timing);
@@ -153,23 +206,35 @@ async function runAsync({ quick }) {
     for (const r of results) {
       const name = r.kind === 'rx-multipart' ? '**rx-multipart**' : r.kind;
       if (r.error !== undefined) {
-        lines.push(`| ${label} | ${name} | failed: ${r.error} | | | | |`);
+        lines.push(`| ${label} | ${name} | failed: ${r.error} | | | | | |`);
         continue;
       }
       const value = rate(r, r.seconds);
       lines.push(
         `| ${label} | ${name} | ${r.seconds.toFixed(3)} s | ${format(value)} | ${format(rate(r, r.best))} | ` +
-          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${(r.rss / MiB).toFixed(0)} MiB |`,
+          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu === undefined ? '–' : `${r.cpu.toFixed(2)} s`} | ${(r.rss / MiB).toFixed(0)} MiB |`,
+      );
+    }
+    const ratios = pairedRatios(results);
+    if (ratios !== undefined) {
+      const sorted = [...ratios].sort((a, b) => a - b);
+      rounds.push(
+        `- ${label}: rx-multipart against the faster peer of the same round, median ${median(ratios).toFixed(2)}x, ` +
+          `from ${sorted[0].toFixed(2)}x to ${sorted[sorted.length - 1].toFixed(2)}x over ${ratios.length} rounds ` +
+          `(${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}).`,
       );
     }
   }
   lines.push('');
+  lines.push(...rounds);
   lines.push(
     '- Each server runs in its own process (bench/e2e-server.js, plain node:http), a fresh one per upload shape, and they take ' +
-      'the uploads in rounds whose order rotates (one untimed round first); the client runs in another process, streaming ' +
+      'the uploads in rounds whose order rotates (untimed warm-up rounds first: ' +
+      `${uploads.map((u) => `${u.timing.warmups} for ${u.label}`).join(', ')}); the client runs in another process, streaming ` +
       'the body from reused buffers (the 1 GiB file is never whole in memory). ' +
       'Every upload is checked: status 200, and every file\'s bytes found on disk. Time: from the first byte ' +
-      'written to the answer read. Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included.',
+      'written to the answer read. Server CPU: user + system seconds of the server process (threads included) over one ' +
+      'upload, from /proc/<pid>/stat. Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included.',
   );
   lines.push(
     '- rx-multipart: `multipart(req, { limits }).pipe(storeParts(createDiskStorage({ directory })), toArray())`; ' +
