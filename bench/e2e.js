@@ -1,7 +1,8 @@
 'use strict';
 // End to end over loopback HTTP: a 1 GiB file and a form of 1000 small files, uploaded to a server
 // (its own process) that stores to disk with rx-multipart, multer or formidable. Reports
-// throughput and the server's peak RSS (VmHWM).
+// throughput, rx-multipart against the faster peer of each round, the server's CPU per upload and
+// its peak RSS (VmHWM). Linux only: both come from /proc.
 const { spawn, execFileSync } = require('node:child_process');
 const { mkdtempSync, rmSync, readFileSync, readdirSync, statSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -55,18 +56,16 @@ function startServer(kind, directory) {
   });
 }
 
-/** CPU seconds (user + system) the process has used so far, or undefined where /proc is missing. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function readCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+// /proc counts CPU time in clock ticks; Linux fixes them at 100 per second (USER_HZ) on the
+// platforms Node runs on, which is what getconf says when it can be asked.
 const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -75,7 +74,7 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-function peakRss(pid) {
+function readPeakRss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)[1]) * 1024;
 }
@@ -95,7 +94,7 @@ function stored(directory) {
   return { files, bytes };
 }
 
-function median(values) {
+function computeMedian(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length % 2 === 1 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
@@ -105,7 +104,7 @@ function median(values) {
  * uploads one right after another, so a ratio within a round leaves out how this shared machine's
  * speed drifts from round to round. Undefined unless every server finished every round.
  */
-function pairedRatios(results) {
+function compareWithinRounds(results) {
   const rx = results.find((r) => r.kind === 'rx-multipart');
   const peers = results.filter((r) => r.kind !== 'rx-multipart');
   if (rx === undefined || rx.error !== undefined || peers.length === 0 || peers.some((p) => p.error !== undefined)) return undefined;
@@ -143,9 +142,9 @@ async function measureAll(shape, size, { warmups, runs }) {
         const server = servers[(k + round) % servers.length];
         if (server.error !== undefined) continue;
         try {
-          const cpuBefore = cpuSeconds(server.child.pid);
+          const cpuBefore = readCpuSeconds(server.child.pid);
           const result = upload(server.port, shape, size);
-          const cpuAfter = cpuSeconds(server.child.pid);
+          const cpuAfter = readCpuSeconds(server.child.pid);
           const onDisk = stored(server.directory);
           emptyDirectory(server.directory);
           if (result.status !== 200 || onDisk.files !== expected.files || onDisk.bytes !== expected.bytes) {
@@ -155,7 +154,7 @@ async function measureAll(shape, size, { warmups, runs }) {
           if (round >= warmups) {
             server.seconds.push(result.seconds);
             server.byRound[round - warmups] = result.seconds;
-            if (cpuBefore !== undefined && cpuAfter !== undefined) server.cpu.push(cpuAfter - cpuBefore);
+            server.cpu.push(cpuAfter - cpuBefore);
           }
         } catch (error) {
           server.error = error.message;
@@ -167,13 +166,13 @@ async function measureAll(shape, size, { warmups, runs }) {
       const sorted = [...server.seconds].sort((a, b) => a - b);
       return {
         kind: server.kind,
-        seconds: median(server.seconds),
+        seconds: computeMedian(server.seconds),
         best: sorted[0],
-        cpu: server.cpu.length === runs ? median(server.cpu) : undefined,
+        cpu: computeMedian(server.cpu),
         byRound: server.byRound,
         runs,
         length: server.length,
-        rss: peakRss(server.child.pid),
+        rss: readPeakRss(server.child.pid),
       };
     });
   } finally {
@@ -212,15 +211,17 @@ async function runAsync({ quick }) {
       const value = rate(r, r.seconds);
       lines.push(
         `| ${label} | ${name} | ${r.seconds.toFixed(3)} s | ${format(value)} | ${format(rate(r, r.best))} | ` +
-          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu === undefined ? '–' : `${r.cpu.toFixed(2)} s`} | ${(r.rss / MiB).toFixed(0)} MiB |`,
+          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB |`,
       );
     }
-    const ratios = pairedRatios(results);
-    if (ratios !== undefined) {
+    const ratios = compareWithinRounds(results);
+    if (ratios === undefined) {
+      rounds.push(`- ${label}: no same-round ratio, since a server failed (see its row).`);
+    } else {
       const sorted = [...ratios].sort((a, b) => a - b);
       rounds.push(
-        `- ${label}: rx-multipart against the faster peer of the same round, median ${median(ratios).toFixed(2)}x, ` +
-          `from ${sorted[0].toFixed(2)}x to ${sorted[sorted.length - 1].toFixed(2)}x over ${ratios.length} rounds ` +
+        `- ${label}: rx-multipart against the faster peer of the same round, median ${computeMedian(ratios).toFixed(2)}x, ` +
+          `from ${sorted[0].toFixed(2)}x to ${sorted[sorted.length - 1].toFixed(2)}x over ${ratios.length} ${ratios.length === 1 ? 'round' : 'rounds'} ` +
           `(${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}).`,
       );
     }
@@ -233,8 +234,9 @@ async function runAsync({ quick }) {
       `${uploads.map((u) => `${u.timing.warmups} for ${u.label}`).join(', ')}); the client runs in another process, streaming ` +
       'the body from reused buffers (the 1 GiB file is never whole in memory). ' +
       'Every upload is checked: status 200, and every file\'s bytes found on disk. Time: from the first byte ' +
-      'written to the answer read. Server CPU: user + system seconds of the server process (threads included) over one ' +
-      'upload, from /proc/<pid>/stat. Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included.',
+      'written to the answer read. Server CPU: user + system seconds of the server process (threads included) from the ' +
+      'upload\'s start to its answer, from /proc/<pid>/stat (work a server does after answering, such as a late ' +
+      'collection, counts toward its next upload). Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included.',
   );
   lines.push(
     '- rx-multipart: `multipart(req, { limits }).pipe(storeParts(createDiskStorage({ directory })), toArray())`; ' +
