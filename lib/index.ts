@@ -10,5 +10,5 @@ export { storeParts, type StoreOptions, type StoredPart, type StoredFilePart, ty
 export type { FileStorage, FileWriter, FileInfo, StoredFile, ByteRange } from './storage/file-storage.js';
 export { ContentDigest } from './storage/content-digest.js';
 export { detectType, SNIFF_SIZE } from './storage/detect-type.js';
-export { createDiskStorage, type DiskStorage, type DiskStorageOptions } from './storage/disk/index.js';
+export { createDiskStorage, type DiskStorage, type DiskStorageOptions, type IndexCompaction } from './storage/disk/index.js';
 export { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } from './storage/memory/index.js';

@@ -4,7 +4,7 @@ import { readlinkSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDiskStorage } from '../../lib/index';
+import { createDiskStorage, type DiskStorage, type StoredFile } from '../../lib/index';
 import { diskEntriesFor, diskFolder } from '../support/disk-folder';
 import { describeStorageContract, fileInfo, readAll, storeBytes } from './storage-contract';
 
@@ -109,6 +109,161 @@ describe('createDiskStorage', () => {
     await writeFile(index, `\n${freshLine}\n${' '.repeat(oldLine.length)}\n`);
     expect((await reader.list()).map((file) => file.id)).toEqual([fresh.id]);
     expect(await reader.stat(old.id)).toBeUndefined();
+  });
+
+  describe('compact', () => {
+    const indexPath = (): string => join(directory, 'index.jsonl');
+    const indexLines = async (): Promise<string[]> => (await readFile(indexPath(), 'utf8')).split('\n').filter((line) => line !== '');
+    // The module object the storage calls through (a namespace import's properties cannot be spied on).
+    const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
+
+    /** Six files stored, the second and fifth removed: eight lines, four files. */
+    async function storeAndRemove(storage: DiskStorage): Promise<{ kept: StoredFile[]; removed: StoredFile[] }> {
+      const files = [];
+      for (let i = 0; i < 6; i++) files.push(await storeBytes(storage, Buffer.from(`file ${i}`), 64, fileInfo(i, `f${i}.txt`)));
+      await storage.remove(files[1]!.id);
+      await storage.remove(files[4]!.id);
+      return { kept: files.filter((_file, i) => i !== 1 && i !== 4), removed: [files[1]!, files[4]!] };
+    }
+
+    /** The line of a file stored by a storage on another folder: what another process would append. */
+    async function lineFromElsewhere(): Promise<{ file: StoredFile; line: string }> {
+      const elsewhere = join(directory, '..', 'elsewhere');
+      const file = await storeBytes(createDiskStorage({ directory: elsewhere }), Buffer.from('from elsewhere'));
+      return { file, line: (await readFile(join(elsewhere, 'index.jsonl'), 'utf8')).split('\n').find((text) => text.includes(file.id))! };
+    }
+
+    it('should leave one line per stored file after a line of its own, and say what it did', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const before = (await readFile(indexPath())).length;
+
+      const result = await storage.compact();
+
+      const lines = await indexLines();
+      expect(Object.keys(JSON.parse(lines[0]!))).toEqual(['compacted']);
+      expect(lines.slice(1).map((line) => JSON.parse(line).stored.id)).toEqual(kept.map((file) => file.id));
+      expect(result).toEqual({ before, after: (await readFile(indexPath())).length, files: 4 });
+      expect(result.after).toBeLessThan(before);
+    });
+
+    it('should serve the same files after it, here and after a restart, with nothing left beside the index', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept, removed } = await storeAndRemove(storage);
+      const listed = await storage.list();
+      await storage.compact();
+      expect(await storage.list()).toEqual(listed);
+      const restarted = createDiskStorage({ directory });
+      expect(await restarted.list()).toEqual(listed);
+      expect((await readAll(await restarted.open(kept[2]!.id))).toString()).toBe('file 3');
+      expect(await restarted.stat(removed[0]!.id)).toBeUndefined();
+      expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
+    });
+
+    it('should let its own writers stay open across it', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(fileInfo(1, 'open.txt'));
+      await writer.write(Buffer.from('written across the compaction'), 0);
+      const { kept } = await storeAndRemove(storage); // the index is held open for appends meanwhile
+      await storage.compact();
+      const late = await writer.close();
+      const ids = [...kept.map((file) => file.id), late.id];
+      expect((await createDiskStorage({ directory }).list()).map((file) => file.id).sort()).toEqual([...ids].sort());
+      expect(await indexLines()).toHaveLength(1 + ids.length);
+    });
+
+    it('should let another storage on the folder read the new index and append to it through a handle opened before', async () => {
+      const storage = createDiskStorage({ directory });
+      const other = createDiskStorage({ directory });
+      const otherWriter = await other.create(fileInfo(0, 'other.txt'));
+      const early = await storeBytes(other, Buffer.from('early')); // other's index handle now stays open
+      const { kept } = await storeAndRemove(storage);
+      await storage.compact();
+      expect((await other.list()).map((file) => file.id).sort()).toEqual([early.id, ...kept.map((file) => file.id)].sort());
+      await otherWriter.write(Buffer.from('other'), 0);
+      const late = await otherWriter.close();
+      expect(await createDiskStorage({ directory }).stat(late.id)).toEqual(late);
+    });
+
+    it('should carry into the new index, before its rename, a line another process appends while it is written', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const { file, line } = await lineFromElsewhere();
+      const realOpen = fsPromises.open;
+      const realRename = fsPromises.rename;
+      let renamedText = '';
+      const opened = jest.spyOn(fsPromises, 'open').mockImplementation(async (path, flags, mode) => {
+        // The new index being made: another process appends to the old one now.
+        if (flags === 'wx' && String(path).endsWith('.compacting')) await appendFile(indexPath(), `\n${line}\n`);
+        return realOpen(path, flags, mode);
+      });
+      const renamed = jest.spyOn(fsPromises, 'rename').mockImplementation(async (from, to) => {
+        if (String(from).endsWith('.compacting')) renamedText = await readFile(from, 'utf8');
+        return realRename(from, to);
+      });
+      try {
+        expect(await storage.compact()).toMatchObject({ files: 5 });
+      } finally {
+        opened.mockRestore();
+        renamed.mockRestore();
+      }
+      expect(renamedText).toContain(file.id);
+      expect((await createDiskStorage({ directory }).list()).map((stored) => stored.id).sort()).toEqual([...kept.map((stored) => stored.id), file.id].sort());
+    });
+
+    it('should carry over a line another process appends between its last read and its rename', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const { file, line } = await lineFromElsewhere();
+      const realRename = fsPromises.rename;
+      const renamed = jest.spyOn(fsPromises, 'rename').mockImplementationOnce(async (from, to) => {
+        await appendFile(indexPath(), `\n${line}\n`);
+        return realRename(from, to);
+      });
+      try {
+        expect(await storage.compact()).toMatchObject({ files: 5 });
+        expect(renamed).toHaveBeenCalledTimes(1);
+      } finally {
+        renamed.mockRestore();
+      }
+      expect((await createDiskStorage({ directory }).list()).map((stored) => stored.id).sort()).toEqual([...kept.map((stored) => stored.id), file.id].sort());
+    });
+
+    it('should leave the index as it was, and no file beside it, when the new one cannot take its place', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const before = await readFile(indexPath());
+      const refused = jest.spyOn(fsPromises, 'rename').mockRejectedValueOnce(Object.assign(new Error('refused'), { code: 'EIO' }));
+      try {
+        await expect(storage.compact()).rejects.toMatchObject({ code: 'EIO' });
+      } finally {
+        refused.mockRestore();
+      }
+      expect(await readFile(indexPath())).toEqual(before);
+      expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
+      const next = await storeBytes(storage, Buffer.from('still storing'));
+      expect(await storage.stat(next.id)).toEqual(next);
+    });
+
+    it('should remove what a compaction stopped by a crash left beside the index', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      await writeFile(`${indexPath()}.${'0'.repeat(32)}.compacting`, '\n{"compacted":"cut sh');
+      await storage.compact();
+      expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
+    });
+
+    it('should answer two calls made together, each with the index compacted', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const results = await Promise.all([storage.compact(), storage.compact()]);
+      expect(results.map((result) => result.files)).toEqual([4, 4]);
+      expect(await indexLines()).toHaveLength(1 + kept.length);
+    });
+
+    it('should find nothing to compact in a folder without an index', async () => {
+      expect(await createDiskStorage({ directory }).compact()).toEqual({ before: 0, after: 0, files: 0 });
+    });
   });
 
   it('should store many files closing at once, each in the index once', async () => {

@@ -11,16 +11,13 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { StoredFile } from '../file-storage.js';
+import { rewriteIndex, type IndexCompaction } from './index-compaction.js';
+import { applyLines, readAt, type IndexedFile, type IndexRecord } from './index-lines.js';
 
-/** A stored file as the index keeps it: without its location, which follows from the folder and id. */
-export type IndexedFile = Omit<StoredFile<string>, 'location'>;
-
-/** What a line of the index says. Each append starts with a newline, so a line cut by a crash stands alone. */
-type IndexRecord = { readonly stored: IndexedFile } | { readonly removed: string };
+export { ID, type IndexedFile } from './index-lines.js';
+export type { IndexCompaction } from './index-compaction.js';
 
 const HEAD = 64;
-/** 128 random bits, hex: unguessable, and the only names the storage ever builds a path from. */
-export const ID = /^[0-9a-f]{32}$/;
 
 /** The index of one folder, as this storage has read it so far. */
 export class DiskIndex {
@@ -37,6 +34,7 @@ export class DiskIndex {
   private queuedRead: Promise<void> | undefined;
 
   private readonly appends: { readonly line: string; resolve(): void; reject(error: unknown): void }[] = [];
+  private readonly compactions: { resolve(result: IndexCompaction): void; reject(error: unknown): void }[] = [];
   private isFlushing = false;
   private appendFile: AppendFile | undefined;
   /** Writers not yet closed or aborted: while there are some, the append handle stays open. */
@@ -70,6 +68,18 @@ export class DiskIndex {
     return this.append({ removed: id });
   }
 
+  /**
+   * Rewrites the index with one line per stored file (`rewriteIndex`), so removed files and lines
+   * cut by a crash stop taking room. It runs between this index's appends, so this storage's
+   * writers may stay open; calls queued while one runs share the next rewrite.
+   */
+  compact(): Promise<IndexCompaction> {
+    return new Promise((resolve, reject) => {
+      this.compactions.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
   /** A writer starts: the append handle is kept open until the last one ends. */
   hold(): void {
     this.writers++;
@@ -96,12 +106,28 @@ export class DiskIndex {
 
   /**
    * Writes the queued lines, those queued meanwhile together in the next write (one call for many
-   * files closing at once), and closes the handle once no line and no writer is left. Never
-   * rejects: a failed write rejects its lines' appends.
+   * files closing at once), runs the queued compactions, and closes the handle once no line and no
+   * writer is left. Lines queued during a compaction go before the next one, so compactions cannot
+   * hold closes back. Never rejects: a failed write rejects its lines' appends, a failed
+   * compaction its callers.
    */
   private async flush(): Promise<void> {
+    let hasCompacted = false;
     for (;;) {
-      if (this.appends.length > 0) {
+      if (this.compactions.length > 0 && !(hasCompacted && this.appends.length > 0)) {
+        const waiting = this.compactions.splice(0);
+        hasCompacted = true;
+        try {
+          const result = await rewriteIndex(this.path, this.mode);
+          for (const entry of waiting) entry.resolve(result);
+        } catch (error) {
+          for (const entry of waiting) entry.reject(error);
+        } finally {
+          // The handle is on the old index, if the rename was made: the next append opens the new one.
+          await this.closeHandle();
+        }
+      } else if (this.appends.length > 0) {
+        hasCompacted = false;
         const batch = this.appends.splice(0);
         try {
           const bytes = Buffer.from(`\n${batch.map((entry) => entry.line).join('')}`);
@@ -206,44 +232,8 @@ export class DiskIndex {
     const end = bytes.lastIndexOf(0x0a);
     this.rest = Buffer.from(bytes.subarray(end + 1));
     if (end < 0) return;
-    for (const line of bytes.toString('utf8', 0, end).split('\n')) {
-      const record = parseRecord(line);
-      if (record === undefined) continue;
-      if ('removed' in record) this.live.delete(record.removed);
-      else this.live.set(record.stored.id, record.stored);
-    }
+    applyLines(bytes.toString('utf8', 0, end), this.live);
   }
-}
-
-/** A line of the index, or undefined for an empty line, a line cut by a crash, or one this version does not know. */
-function parseRecord(line: string): IndexRecord | undefined {
-  if (line === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  if (typeof record.removed === 'string') return { removed: record.removed };
-  const stored = record.stored as Record<string, unknown> | undefined;
-  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && ID.test(stored.id) && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
-    return { stored: stored as unknown as IndexedFile };
-  }
-  return undefined;
-}
-
-/** Up to `length` bytes of the file from `position` (fewer if it ends first). */
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const bytes = Buffer.allocUnsafe(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await handle.read(bytes, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return bytes.subarray(0, got);
 }
 
 /** The index open for appending, and the inode it was opened on. */

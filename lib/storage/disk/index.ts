@@ -10,7 +10,9 @@ import type { Readable } from 'node:stream';
 import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
-import { DiskIndex, ID, type IndexedFile } from './disk-index.js';
+import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
+
+export type { IndexCompaction } from './disk-index.js';
 
 /** Options of the disk storage. */
 export interface DiskStorageOptions {
@@ -28,6 +30,16 @@ export interface DiskStorage extends FileStorage<string> {
   pathOf(id: string): string | undefined;
   /** Every stored file. */
   list(): Promise<StoredFile<string>[]>;
+  /**
+   * Rewrites the folder's index with one line per stored file: each file stored and each removal
+   * adds a line, so removed files keep taking room until this runs. Safe while this storage is
+   * storing files; run it when nothing else stores into the folder (see the README).
+   * @returns the index's size in bytes before and after, and how many files it lists.
+   * @example
+   * const storage = createDiskStorage({ directory: './uploads' });
+   * await storage.compact(); // at start-up, before serving
+   */
+  compact(): Promise<IndexCompaction>;
 }
 
 const PARTIAL = '.partial';
@@ -46,7 +58,7 @@ const DISK_CONCURRENCY = 32;
  * then deletes its bytes.
  *
  * @param options the folder, and the file mode.
- * @returns a FileStorage with `list()` and `pathOf(id)`.
+ * @returns a FileStorage with `list()`, `pathOf(id)` and `compact()`.
  * @example
  * multipart(req).pipe(storeParts(createDiskStorage({ directory: './uploads' })), toArray())
  */
@@ -100,6 +112,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
       const records = await index.all();
       return records.map(located).sort((a, b) => a.id.localeCompare(b.id));
     },
+    compact: () => index.compact(),
   };
 }
 
