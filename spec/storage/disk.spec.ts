@@ -1,5 +1,6 @@
 /** Disk storage: the contract, plus what only a folder can show. */
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readlinkSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,21 +134,25 @@ describe('createDiskStorage', () => {
       return { file, line: (await readFile(join(elsewhere, 'index.jsonl'), 'utf8')).split('\n').find((text) => text.includes(file.id))! };
     }
 
-    it('should leave one line per stored file after a line of its own, and say what it did', async () => {
+    it('should leave one line per stored file, after a first line of its own', async () => {
       const storage = createDiskStorage({ directory });
       const { kept } = await storeAndRemove(storage);
-      const before = (await readFile(indexPath())).length;
-
-      const result = await storage.compact();
-
+      await storage.compact();
       const lines = await indexLines();
       expect(Object.keys(JSON.parse(lines[0]!))).toEqual(['compacted']);
       expect(lines.slice(1).map((line) => JSON.parse(line).stored.id)).toEqual(kept.map((file) => file.id));
+    });
+
+    it('should answer with the index size before and after, and the files it lists', async () => {
+      const storage = createDiskStorage({ directory });
+      await storeAndRemove(storage);
+      const before = (await readFile(indexPath())).length;
+      const result = await storage.compact();
       expect(result).toEqual({ before, after: (await readFile(indexPath())).length, files: 4 });
       expect(result.after).toBeLessThan(before);
     });
 
-    it('should serve the same files after it, here and after a restart, with nothing left beside the index', async () => {
+    it('should serve the same files after it, here and after a restart', async () => {
       const storage = createDiskStorage({ directory });
       const { kept, removed } = await storeAndRemove(storage);
       const listed = await storage.list();
@@ -157,6 +162,12 @@ describe('createDiskStorage', () => {
       expect(await restarted.list()).toEqual(listed);
       expect((await readAll(await restarted.open(kept[2]!.id))).toString()).toBe('file 3');
       expect(await restarted.stat(removed[0]!.id)).toBeUndefined();
+    });
+
+    it('should leave nothing beside the index: no new index, no lock', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      await storage.compact();
       expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
     });
 
@@ -172,12 +183,29 @@ describe('createDiskStorage', () => {
       expect(await indexLines()).toHaveLength(1 + ids.length);
     });
 
+    it('should append its next lines to the new index only, not first to the old one', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(fileInfo(1, 'open.txt')); // keeps the index open for appends
+      await storeAndRemove(storage);
+      const old = await fsPromises.open(indexPath(), 'r');
+      try {
+        const oldSize = (await old.stat()).size;
+        await storage.compact();
+        await storeBytes(storage, Buffer.from('after'));
+        expect((await old.stat()).size).toBe(oldSize);
+      } finally {
+        await old.close();
+        await writer.abort(new Error('done'));
+      }
+    });
+
     it('should let another storage on the folder read the new index and append to it through a handle opened before', async () => {
       const storage = createDiskStorage({ directory });
       const other = createDiskStorage({ directory });
       const otherWriter = await other.create(fileInfo(0, 'other.txt'));
       const early = await storeBytes(other, Buffer.from('early')); // other's index handle now stays open
       const { kept } = await storeAndRemove(storage);
+      expect(await other.list()).toHaveLength(5); // read up to the old index's end
       await storage.compact();
       expect((await other.list()).map((file) => file.id).sort()).toEqual([early.id, ...kept.map((file) => file.id)].sort());
       await otherWriter.write(Buffer.from('other'), 0);
@@ -253,12 +281,49 @@ describe('createDiskStorage', () => {
       expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
     });
 
-    it('should answer two calls made together, each with the index compacted', async () => {
+    it('should refuse to run while another compaction of the folder holds the lock, changing nothing', async () => {
       const storage = createDiskStorage({ directory });
       const { kept } = await storeAndRemove(storage);
-      const results = await Promise.all([storage.compact(), storage.compact()]);
-      expect(results.map((result) => result.files)).toEqual([4, 4]);
-      expect(await indexLines()).toHaveLength(1 + kept.length);
+      const before = await readFile(indexPath());
+      await writeFile(`${indexPath()}.lock`, String(process.pid)); // a live process: this one
+      await expect(storage.compact()).rejects.toMatchObject({ code: 'EBUSY' });
+      expect(await readFile(indexPath())).toEqual(before);
+      expect(await readFile(`${indexPath()}.lock`, 'utf8')).toBe(String(process.pid));
+      await rm(`${indexPath()}.lock`);
+      expect(await storage.compact()).toMatchObject({ files: kept.length });
+    });
+
+    it('should take over a lock whose process is gone', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      await writeFile(`${indexPath()}.lock`, gone);
+      expect(await storage.compact()).toMatchObject({ files: kept.length });
+      expect(diskFolder(directory)).toEqual(diskEntriesFor(kept.map((file) => file.id)));
+    });
+
+    it('should refuse to rename over an index replaced while it was compacting, and leave that index', async () => {
+      const storage = createDiskStorage({ directory });
+      const { kept } = await storeAndRemove(storage);
+      const { file, line } = await lineFromElsewhere();
+      const realRename = fsPromises.rename;
+      const realStat = fsPromises.stat;
+      // Just before the rename: someone else puts another index in place.
+      const looked = jest.spyOn(fsPromises, 'stat').mockImplementation(async (path, options) => {
+        if (path === indexPath() && looked.mock.calls.length === 1) {
+          await writeFile(`${indexPath()}.theirs`, `\n${line}\n`);
+          await realRename(`${indexPath()}.theirs`, indexPath());
+        }
+        return realStat(path, options as never);
+      });
+      try {
+        await expect(storage.compact()).rejects.toMatchObject({ code: 'EAGAIN' });
+      } finally {
+        looked.mockRestore();
+      }
+      expect(await readFile(indexPath(), 'utf8')).toBe(`\n${line}\n`);
+      expect((await createDiskStorage({ directory }).list()).map((stored) => stored.id)).toEqual([file.id]);
+      expect(diskFolder(directory).filter((name) => !name.startsWith('index:'))).toEqual(kept.map((stored) => join(stored.id.slice(0, 1), stored.id)).sort());
     });
 
     it('should find nothing to compact in a folder without an index', async () => {

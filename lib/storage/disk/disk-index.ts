@@ -33,8 +33,13 @@ export class DiskIndex {
   private reading: Promise<void> = Promise.resolve();
   private queuedRead: Promise<void> | undefined;
 
-  private readonly appends: { readonly line: string; resolve(): void; reject(error: unknown): void }[] = [];
-  private readonly compactions: { resolve(result: IndexCompaction): void; reject(error: unknown): void }[] = [];
+  /**
+   * Lines and compactions waiting, each in the order asked for: `queued` numbers the lines, and a
+   * compaction runs after the lines numbered below its `after` and before the others.
+   */
+  private readonly appends: { readonly line: string; readonly number: number; resolve(): void; reject(error: unknown): void }[] = [];
+  private readonly compactions: { readonly after: number; resolve(result: IndexCompaction): void; reject(error: unknown): void }[] = [];
+  private queued = 0;
   private isFlushing = false;
   private appendFile: AppendFile | undefined;
   /** Writers not yet closed or aborted: while there are some, the append handle stays open. */
@@ -75,7 +80,7 @@ export class DiskIndex {
    */
   compact(): Promise<IndexCompaction> {
     return new Promise((resolve, reject) => {
-      this.compactions.push({ resolve, reject });
+      this.compactions.push({ after: this.queued, resolve, reject });
       this.kick();
     });
   }
@@ -93,7 +98,7 @@ export class DiskIndex {
 
   private append(record: IndexRecord): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.appends.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      this.appends.push({ line: `${JSON.stringify(record)}\n`, number: this.queued++, resolve, reject });
       this.kick();
     });
   }
@@ -106,29 +111,19 @@ export class DiskIndex {
 
   /**
    * Writes the queued lines, those queued meanwhile together in the next write (one call for many
-   * files closing at once), runs the queued compactions, and closes the handle once no line and no
-   * writer is left. Lines queued during a compaction go before the next one, so compactions cannot
-   * hold closes back. Never rejects: a failed write rejects its lines' appends, a failed
-   * compaction its callers.
+   * files closing at once), runs the compactions in their turn (lines and compactions keep the
+   * order they were asked for; compactions with no line between them share one rewrite), and
+   * closes the handle once no line and no writer is left. Never rejects: a failed write rejects
+   * its lines' appends, a failed compaction its callers.
    */
   private async flush(): Promise<void> {
-    let hasCompacted = false;
     for (;;) {
-      if (this.compactions.length > 0 && !(hasCompacted && this.appends.length > 0)) {
-        const waiting = this.compactions.splice(0);
-        hasCompacted = true;
-        try {
-          const result = await rewriteIndex(this.path, this.mode);
-          for (const entry of waiting) entry.resolve(result);
-        } catch (error) {
-          for (const entry of waiting) entry.reject(error);
-        } finally {
-          // The handle is on the old index, if the rename was made: the next append opens the new one.
-          await this.closeHandle();
-        }
-      } else if (this.appends.length > 0) {
-        hasCompacted = false;
-        const batch = this.appends.splice(0);
+      const nextCompaction = this.compactions[0];
+      // The lines queued before the next compaction was asked for: all of them when none waits.
+      const after = nextCompaction === undefined ? -1 : this.appends.findIndex((entry) => entry.number >= nextCompaction.after);
+      const lines = after < 0 ? this.appends.length : after;
+      if (lines > 0) {
+        const batch = this.appends.splice(0, lines);
         try {
           const bytes = Buffer.from(`\n${batch.map((entry) => entry.line).join('')}`);
           if (!(await this.writeBatch(bytes))) {
@@ -140,6 +135,19 @@ export class DiskIndex {
           for (const entry of batch) entry.resolve();
         } catch (error) {
           for (const entry of batch) entry.reject(error);
+          await this.closeHandle();
+        }
+      } else if (nextCompaction !== undefined) {
+        const nextLine = this.appends[0]?.number ?? Infinity;
+        const shared = this.compactions.findIndex((entry) => entry.after > nextLine);
+        const waiting = this.compactions.splice(0, shared < 0 ? this.compactions.length : shared);
+        try {
+          const result = await rewriteIndex(this.path, this.mode);
+          for (const entry of waiting) entry.resolve(result);
+        } catch (error) {
+          for (const entry of waiting) entry.reject(error);
+        } finally {
+          // The handle is on the old index, if the rename was made: the next append opens the new one.
           await this.closeHandle();
         }
       } else if (this.writers === 0 && this.appendFile !== undefined) {
@@ -154,7 +162,10 @@ export class DiskIndex {
   /**
    * Appends `bytes` through the held handle (opening the index when there is none yet) and, at the
    * same time, looks at what file the index's name holds: resolves false when that is not the file
-   * written to (the caller writes again), true otherwise.
+   * written to (the caller writes again), true otherwise. Looking only once the write has landed
+   * would close the last gap a compaction in another storage leaves (a line landing after its last
+   * read of the old file, looked for before its rename), but it cost 11% of the files stored per
+   * second with 1000 files of 1 KiB (median 0.453 s against 0.407 s over 10 rounds).
    * O_APPEND: a write lands whole at the end, whoever else appends. One cut short is not finished
    * (the rest could land after another process's line): the append fails, and the next batch's
    * leading newline leaves the cut line on its own.

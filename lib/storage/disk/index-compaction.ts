@@ -2,7 +2,7 @@
  * Compaction of the disk storage's index: the index written again beside itself with one line per
  * stored file, then renamed over the old one.
  */
-import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomId } from '../stored-file.js';
 import { applyLines, readAt, type IndexedFile } from './index-lines.js';
@@ -15,33 +15,60 @@ export interface IndexCompaction {
 }
 
 const COMPACTING = '.compacting';
-/** How many times lines appended meanwhile are carried into the new index before it is renamed. */
+const LOCK = '.lock';
+const NOTHING: IndexCompaction = { before: 0, after: 0, files: 0 };
+/**
+ * How many times lines appended meanwhile are carried into the new index before its rename: each
+ * round reads what came during the one before, so it stops as soon as a round finds nothing; the
+ * bound only keeps a folder under a steady stream of appends from holding the compaction forever.
+ */
 const CARRY_ROUNDS = 8;
+/** How old a lock without a process id must be to count as left by a crash between its creation and its first write. */
+const UNWRITTEN_LOCK_MS = 10_000;
 
 /**
  * Writes the index at `path` again with one line per stored file, and renames that over it.
+ * - One compaction at a time per folder, across processes: `<index>.lock` ('wx') holds the
+ *   compacting process's id, and a lock whose process is gone is taken over.
+ * - Temporary files a crashed compaction left are removed first.
  * - The new file opens with a line naming a random id, so readers tell it from the old one by its
  *   first bytes too.
  * - Lines appended to the old index meanwhile are carried over: into the new file until no more
- *   come, then, after the rename, those of its last instant. Only a line appended at the moment
- *   of that last read is lost, hence: run it when nothing else stores into the folder.
+ *   come, then, after the rename, those that came since. An appender that looks at the index's
+ *   name after the rename writes its line again; one whose line lands after that last read but
+ *   who looked before the rename loses it, hence: compact when no other storage stores into the
+ *   folder.
  * - The new file is flushed to disk before the rename, so a crash leaves the old index or the new
- *   one, never a short one.
- * - Temporary files a crashed compaction left are removed first.
+ *   one, never a short one; the rename is refused if the index was replaced meanwhile.
+ * @param path the index; a folder or index that does not exist has nothing to compact.
+ * @param mode the permission bits of the new index and of the lock.
+ * @returns the index's size before and after, and the files it lists.
+ * @example
+ * await rewriteIndex('/srv/uploads/index.jsonl', 0o600); // { before: 48213, after: 20377, files: 112 }
  */
 export async function rewriteIndex(path: string, mode: number): Promise<IndexCompaction> {
-  await removeLeftovers(path);
+  const unlock = await takeLock(`${path}${LOCK}`, mode);
+  if (unlock === undefined) return NOTHING;
+  try {
+    await removeLeftovers(path);
+    return await rewriteLocked(path, mode);
+  } finally {
+    await unlock();
+  }
+}
+
+async function rewriteLocked(path: string, mode: number): Promise<IndexCompaction> {
   let old: FileHandle;
   try {
     old = await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { before: 0, after: 0, files: 0 };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return NOTHING;
     throw error;
   }
   const temporary = `${path}.${randomId()}${COMPACTING}`;
   let isRenamed = false;
   try {
-    const before = (await old.stat()).size;
+    const { size: before, ino } = await old.stat();
     const files = new Map<string, IndexedFile>();
     let read = await applyWholeLines(old, 0, files);
     const fresh = await open(temporary, 'wx', mode);
@@ -56,6 +83,8 @@ export async function rewriteIndex(path: string, mode: number): Promise<IndexCom
     } finally {
       await fresh.close();
     }
+    const current = await stat(path).catch(() => undefined);
+    if (current?.ino !== ino) throw Object.assign(new Error(`The index ${path} was replaced while it was being compacted; nothing was changed.`), { code: 'EAGAIN' });
     await rename(temporary, path);
     isRenamed = true;
     await syncFolder(dirname(path));
@@ -94,6 +123,55 @@ async function carryLines(old: FileHandle, position: number, target: FileHandle,
   if (bytesWritten !== lines.length) throw new Error(`The disk took ${bytesWritten} of ${lines.length} bytes of a compacted index.`);
   applyLines(bytes.toString('utf8', 0, whole), files);
   return whole;
+}
+
+/**
+ * Creates the lock at `lockPath` holding this process's id; resolves with its release, or undefined
+ * when its folder does not exist. A lock whose process is gone (or unwritten for long) is taken
+ * over once; one held by a live process rejects with code 'EBUSY'.
+ */
+async function takeLock(lockPath: string, mode: number): Promise<(() => Promise<void>) | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx', mode);
+      try {
+        await handle.writeFile(String(process.pid));
+      } finally {
+        await handle.close();
+      }
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code !== 'EEXIST') throw error;
+      if (attempt > 0 || !(await isLeftBehind(lockPath))) {
+        throw Object.assign(new Error(`Another compaction holds ${lockPath}; remove it if no process is compacting this folder.`), { code: 'EBUSY' });
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+}
+
+/** Whether the lock at `lockPath` was left by a process that is gone. */
+async function isLeftBehind(lockPath: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(lockPath, 'utf8');
+  } catch {
+    return true; // removed meanwhile: try again
+  }
+  const pid = Number(text);
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    const { mtimeMs } = await stat(lockPath).catch(() => ({ mtimeMs: 0 }));
+    return Date.now() - mtimeMs > UNWRITTEN_LOCK_MS;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: the process exists under another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** Removes the temporary files of compactions that a crash stopped before their rename. */

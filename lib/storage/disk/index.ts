@@ -32,12 +32,15 @@ export interface DiskStorage extends FileStorage<string> {
   list(): Promise<StoredFile<string>[]>;
   /**
    * Rewrites the folder's index with one line per stored file: each file stored and each removal
-   * adds a line, so removed files keep taking room until this runs. Safe while this storage is
-   * storing files; run it when nothing else stores into the folder (see the README).
-   * @returns the index's size in bytes before and after, and how many files it lists.
+   * adds a line, so removed files keep taking room until this runs. This storage may go on
+   * storing meanwhile; other storages on the folder should not (one of their lines can be lost,
+   * see the README). One compaction runs at a time per folder, which a lock file enforces.
+   * @returns the index's size in bytes before and after, and how many files it lists. Rejects with
+   *   code 'EBUSY' while another compaction of the folder runs, 'EAGAIN' if the index was replaced
+   *   meanwhile (nothing is changed then), or with the file system's error.
    * @example
    * const storage = createDiskStorage({ directory: './uploads' });
-   * await storage.compact(); // at start-up, before serving
+   * const { before, after } = await storage.compact(); // e.g. at start-up, or from a daily job
    */
   compact(): Promise<IndexCompaction>;
 }
