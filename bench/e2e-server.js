@@ -1,6 +1,6 @@
 'use strict';
 // An upload server storing to disk, for the end-to-end benchmark. Usage:
-// node bench/e2e-server.js <rx-multipart|multer|formidable> <directory>; prints "PORT <n>".
+// node bench/e2e-server.js <rx-multipart|rx-multipart-sha256|multer|formidable> <directory>; prints "PORT <n>".
 const { createServer } = require('node:http');
 const [kind, directory] = process.argv.slice(2);
 const GiB = 1024 ** 3;
@@ -9,18 +9,23 @@ function reply(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
+/** rx-multipart's server, with the disk storage made from `storageOptions` beside the folder. */
+function serveWithRxMultipart(storageOptions) {
+  const { toArray } = require('rxjs');
+  const { multipart, storeParts, createDiskStorage } = require(require('node:path').join(require('./dist.js').cjsDir(), 'index.js'));
+  const storage = createDiskStorage({ directory, ...storageOptions });
+  const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
+  return (req, res) =>
+    multipart(req, { limits }).pipe(storeParts(storage), toArray()).subscribe({
+      next: (parts) => reply(res, 200, { files: parts.filter((part) => part.kind === 'file').length }),
+      error: (error) => reply(res, error.status ?? 500, { error: String(error.message) }),
+    });
+}
+
 const handlers = {
-  'rx-multipart'() {
-    const { toArray } = require('rxjs');
-    const { multipart, storeParts, createDiskStorage } = require(require('node:path').join(require('./dist.js').cjsDir(), 'index.js'));
-    const storage = createDiskStorage({ directory });
-    const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
-    return (req, res) =>
-      multipart(req, { limits }).pipe(storeParts(storage), toArray()).subscribe({
-        next: (parts) => reply(res, 200, { files: parts.filter((part) => part.kind === 'file').length }),
-        error: (error) => reply(res, error.status ?? 500, { error: String(error.message) }),
-      });
-  },
+  'rx-multipart': () => serveWithRxMultipart({}),
+  // The same, also computing each file's SHA-256 (work the peers do not do).
+  'rx-multipart-sha256': () => serveWithRxMultipart({ checksum: 'sha256' }),
   multer() {
     const multer = require('multer');
     const upload = multer({ storage: multer.diskStorage({ destination: directory }), limits: { fileSize: 2 * GiB, files: 10_000, parts: 10_000 } }).any();

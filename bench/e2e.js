@@ -1,15 +1,18 @@
 'use strict';
 // End to end over loopback HTTP: a 1 GiB file and a form of 1000 small files, uploaded to a server
-// (its own process) that stores to disk with rx-multipart, multer or formidable. Reports
-// throughput, rx-multipart against the faster peer of each round, the server's CPU per upload and
-// its peak RSS (VmHWM). Linux only: both come from /proc.
+// (its own process) that stores to disk with rx-multipart (as it comes, and with the SHA-256
+// checksum on), multer or formidable. Reports throughput, rx-multipart against the faster peer of
+// each round, the server's CPU per upload, its RSS once started and its peak RSS (VmHWM). Linux
+// only: these come from /proc.
 const { spawn, execFileSync } = require('node:child_process');
 const { mkdtempSync, rmSync, readFileSync, readdirSync, statSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { KiB, MiB } = require('./bodies');
 
-const SERVERS = ['rx-multipart', 'multer', 'formidable'];
+const SERVERS = ['rx-multipart', 'rx-multipart-sha256', 'multer', 'formidable'];
+const LABELS = { 'rx-multipart': '**rx-multipart**', 'rx-multipart-sha256': "rx-multipart, checksum: 'sha256'" };
+const isPeer = (kind) => !kind.startsWith('rx-multipart');
 
 /** The client, run in its own process so the parent stays idle: prints {seconds, status, answer}. */
 const CLIENT = `
@@ -74,9 +77,10 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-function readPeakRss(pid) {
+/** The process's peak RSS so far (`VmHWM`) or its RSS now (`VmRSS`), in bytes. */
+function readRss(pid, field = 'VmHWM') {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)[1]) * 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)[1]) * 1024;
 }
 
 /**
@@ -100,13 +104,13 @@ function computeMedian(values) {
 }
 
 /**
- * rx-multipart against the faster peer of each timed round: the servers of a round take their
+ * The server `kind` against the faster peer of each timed round: the servers of a round take their
  * uploads one right after another, so a ratio within a round leaves out how this shared machine's
- * speed drifts from round to round. Undefined unless every server finished every round.
+ * speed drifts from round to round. Undefined unless it and every peer finished every round.
  */
-function compareWithinRounds(results) {
-  const rx = results.find((r) => r.kind === 'rx-multipart');
-  const peers = results.filter((r) => r.kind !== 'rx-multipart');
+function compareWithinRounds(results, kind) {
+  const rx = results.find((r) => r.kind === kind);
+  const peers = results.filter((r) => isPeer(r.kind));
   if (rx === undefined || rx.error !== undefined || peers.length === 0 || peers.some((p) => p.error !== undefined)) return undefined;
   return rx.byRound.map((seconds, round) => Math.min(...peers.map((p) => p.byRound[round])) / seconds);
 }
@@ -135,7 +139,9 @@ async function measureAll(shape, size, { warmups, runs }) {
   try {
     for (const kind of SERVERS) {
       const directory = mkdtempSync(join(tmpdir(), `rx-multipart-e2e-${kind}-`));
-      servers.push({ kind, directory, seconds: [], cpu: [], byRound: [], error: undefined, length: 0, ...(await startServer(kind, directory)) });
+      const started = await startServer(kind, directory);
+      // Loaded and listening, before any upload: what the code alone costs.
+      servers.push({ kind, directory, seconds: [], cpu: [], byRound: [], error: undefined, length: 0, idleRss: readRss(started.child.pid, 'VmRSS'), ...started });
     }
     for (let round = 0; round < warmups + runs; round++) {
       for (let k = 0; k < servers.length; k++) {
@@ -172,7 +178,8 @@ async function measureAll(shape, size, { warmups, runs }) {
         byRound: server.byRound,
         runs,
         length: server.length,
-        rss: readPeakRss(server.child.pid),
+        rss: readRss(server.child.pid),
+        idleRss: server.idleRss,
       };
     });
   } finally {
@@ -191,7 +198,7 @@ async function runAsync({ quick }) {
     { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 5 } },
     { shape: 'small', size: smallCount, label: `${smallCount} files of 1 KiB`, timing: { warmups: quick ? 1 : 3, runs: quick ? 3 : 9 } },
   ];
-  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS |');
+  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS (once started) |');
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|');
   const rounds = [];
   for (const { shape, size, label, timing } of uploads) {
@@ -200,10 +207,10 @@ async function runAsync({ quick }) {
     process.stderr.write(`${results.map((r) => `${r.kind} ${r.error === undefined ? `${r.seconds.toFixed(3)} s` : `failed (${r.error})`}`).join(', ')} (median of ${timing.runs})\n`);
     const rate = (r, seconds) => (shape === 'big' ? r.length / seconds / 1e6 : size / seconds);
     const format = (value) => (shape === 'big' ? `${value.toFixed(0)} MB/s` : `${value.toFixed(0)} files/s`);
-    const peers = results.filter((r) => r.kind !== 'rx-multipart' && r.error === undefined);
+    const peers = results.filter((r) => isPeer(r.kind) && r.error === undefined);
     const fastestPeer = peers.length > 0 ? Math.max(...peers.map((r) => rate(r, r.seconds))) : undefined;
     for (const r of results) {
-      const name = r.kind === 'rx-multipart' ? '**rx-multipart**' : r.kind;
+      const name = LABELS[r.kind] ?? r.kind;
       if (r.error !== undefined) {
         lines.push(`| ${label} | ${name} | failed: ${r.error} | | | | | |`);
         continue;
@@ -211,16 +218,19 @@ async function runAsync({ quick }) {
       const value = rate(r, r.seconds);
       lines.push(
         `| ${label} | ${name} | ${r.seconds.toFixed(3)} s | ${format(value)} | ${format(rate(r, r.best))} | ` +
-          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB |`,
+          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB (${(r.idleRss / MiB).toFixed(0)} MiB) |`,
       );
     }
-    const ratios = compareWithinRounds(results);
-    if (ratios === undefined) {
-      rounds.push(`- ${label}: no same-round ratio, since a server failed (see its row).`);
-    } else {
+    for (const kind of SERVERS.filter((k) => !isPeer(k))) {
+      const who = kind === 'rx-multipart' ? 'rx-multipart' : LABELS[kind];
+      const ratios = compareWithinRounds(results, kind);
+      if (ratios === undefined) {
+        rounds.push(`- ${label}: ${who}: no same-round ratio, since a server failed (see its row).`);
+        continue;
+      }
       const sorted = [...ratios].sort((a, b) => a - b);
       rounds.push(
-        `- ${label}: rx-multipart against the faster peer of the same round, median ${computeMedian(ratios).toFixed(2)}x, ` +
+        `- ${label}: ${who} against the faster peer of the same round, median ${computeMedian(ratios).toFixed(2)}x, ` +
           `from ${sorted[0].toFixed(2)}x to ${sorted[sorted.length - 1].toFixed(2)}x over ${ratios.length} ${ratios.length === 1 ? 'round' : 'rounds'} ` +
           `(${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}).`,
       );
@@ -236,10 +246,12 @@ async function runAsync({ quick }) {
       'Every upload is checked: status 200, and every file\'s bytes found on disk. Time: from the first byte ' +
       'written to the answer read. Server CPU: user + system seconds of the server process (threads included) from the ' +
       'upload\'s start to its answer, from /proc/<pid>/stat (work a server does after answering, such as a late ' +
-      'collection, counts toward its next upload). Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included.',
+      'collection, counts toward its next upload). Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included; ' +
+      'in brackets its VmRSS once it listens, before the first upload: what loading its code costs.',
   );
   lines.push(
-    '- rx-multipart: `multipart(req, { limits }).pipe(storeParts(createDiskStorage({ directory })), toArray())`; ' +
+    '- rx-multipart: `multipart(req, { limits }).pipe(storeParts(createDiskStorage({ directory })), toArray())`, which computes ' +
+      "no checksum, as multer and formidable do not; with `checksum: 'sha256'` the disk storage also hashes every file. " +
       'multer: `multer({ storage: multer.diskStorage({ destination }) }).any()` called with a minimal next(); ' +
       'formidable: `formidable({ uploadDir, maxFileSize, ... }).parse(req)`. Limits raised for 1 GiB and 1000 files.',
   );

@@ -38,7 +38,9 @@ export async function handleFile(req, res, exchange, settings, rawId) {
       'Content-Type': headerSafeType(file.contentType),
       'Content-Length': String(file.size),
       'Content-Disposition': contentDisposition(file.filename),
-      ETag: `"${file.sha256}"`,
+      // Stored files never change: their SHA-256 names the bytes, or, from a storage made without
+      // a checksum, their id does.
+      ETag: `"${file.sha256 ?? String(file.id)}"`,
       'Cache-Control': 'private, no-cache',
       // The bytes are a client's: never sniffed into something executable, never run as a page
       // of this origin even if opened directly.

@@ -7,6 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createDiskStorage } from 'rx-multipart';
 
+// The answers list each file's SHA-256 and downloads use it as their ETag, so the demo asks every
+// storage for it (storages compute none by default).
+const CHECKSUM = 'sha256';
+
 /**
  * @typedef {object} DemoStorage
  * @property {import('rx-multipart').FileStorage<any>} storage where uploads go.
@@ -38,7 +42,7 @@ async function createDisk(uploadDir) {
   const directory = resolve(uploadDir);
   // Created now, not at the first upload, so that a bad path fails at startup.
   await mkdir(directory, { recursive: true });
-  const storage = createDiskStorage({ directory });
+  const storage = createDiskStorage({ directory, checksum: CHECKSUM });
   return {
     storage,
     description: `disk ${directory}`,
@@ -61,7 +65,7 @@ async function createS3(env) {
     ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
   });
   return {
-    storage: createS3Storage({ client, bucket }),
+    storage: createS3Storage({ client, bucket, checksum: CHECKSUM }),
     description: `s3 ${endpoint ?? 'aws'} bucket ${bucket}`,
     parseId: (id) => id,
     close: async () => client.destroy(),
@@ -78,7 +82,7 @@ async function createGridFS(env) {
   // The database named in the URI's path, else 'rx-multipart'.
   const db = client.db(new URL(uri).pathname.slice(1) || 'rx-multipart');
   return {
-    storage: createGridFSStorage({ db }),
+    storage: createGridFSStorage({ db, checksum: CHECKSUM }),
     description: `gridfs ${db.databaseName}`,
     parseId: (id) => (ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? id : undefined),
     close: async () => client.close(),

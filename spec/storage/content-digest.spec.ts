@@ -1,4 +1,4 @@
-/** ContentDigest: size and SHA-256 under positional writes, retries and staged hashing. */
+/** ContentDigest: size (and SHA-256) under positional writes, retries and staged hashing. */
 import { createHash } from 'node:crypto';
 import { ContentDigest } from '../../lib/index';
 
@@ -13,6 +13,15 @@ describe('ContentDigest', () => {
     expect(digest.take(bytes('hello'), 0)).toHaveLength(0);
     expect(digest.size).toBe(11);
     expect(digest.digest()).toBe(sha256('hello world'));
+  });
+
+  it('should count sizes under the same rules and give no digest when made without a checksum', () => {
+    const digest = new ContentDigest(false);
+    digest.take(bytes('hello '), 0);
+    expect(digest.take(bytes('lo world'), 3).toString()).toBe('world');
+    digest.commitStaged(digest.stage(digest.peekAll([bytes('!'), bytes('?')], 11)));
+    expect(digest.size).toBe(13);
+    expect(digest.digest()).toBeUndefined();
   });
 
   it('should refuse a write that leaves a gap', () => {

@@ -13,6 +13,7 @@ describeStorageContract('disk', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'rx-multipart-disk-'));
   return {
     storage: createDiskStorage({ directory }),
+    hashing: createDiskStorage({ directory, checksum: 'sha256' }),
     inspect: async () => diskFolder(directory),
     teardown: () => rm(directory, { recursive: true, force: true }),
   };
@@ -410,7 +411,7 @@ describe('createDiskStorage', () => {
   });
 
   it('should gather the chunks of a writev into the file in order, and hash them all', async () => {
-    const storage = createDiskStorage({ directory });
+    const storage = createDiskStorage({ directory, checksum: 'sha256' });
     const writer = await storage.create({ index: 0, fieldName: 'f', filename: 'a.bin', contentType: 'application/octet-stream', headers: {} });
     const chunks = [Buffer.from('one '), Buffer.from('two '), Buffer.from('three')];
     await writer.writev!(chunks, 0);

@@ -1,6 +1,6 @@
 /** GridFS storage against a real MongoDB-protocol server (CongoDB, or MONGODB_URI): the contract, metadata, aborts, forms through storeParts. */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from 'mongodb';
+import { GridFSBucket, ObjectId, type Db } from 'mongodb';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { parseMultipart, storeParts } from '../../lib/index';
 import { createGridFSStorage } from '../../lib/storage/gridfs/index';
@@ -33,7 +33,12 @@ describeStorageContract('gridfs', async () => {
   console.log(describeServer(mongo));
   // CongoDB does not cut a find reply at 16 MiB as mongod does, and the driver's download asks for
   // 101 chunks at once: 128 KiB chunks keep that first batch under 16 MiB (12.6 MiB).
-  return { storage: createGridFSStorage({ db: mongo.db, chunkSizeBytes: 128 * 1024 }), inspect: () => inspect(mongo.db), teardown: () => mongo.stop() };
+  return {
+    storage: createGridFSStorage({ db: mongo.db, chunkSizeBytes: 128 * 1024 }),
+    hashing: createGridFSStorage({ db: mongo.db, chunkSizeBytes: 128 * 1024, checksum: 'sha256' }),
+    inspect: () => inspect(mongo.db),
+    teardown: () => mongo.stop(),
+  };
 });
 
 describe('createGridFSStorage', () => {
@@ -48,14 +53,30 @@ describe('createGridFSStorage', () => {
   });
 
   it('should keep a non-ASCII filename and the part metadata in the files document', async () => {
-    const storage = createGridFSStorage({ db: mongo.db });
+    const storage = createGridFSStorage({ db: mongo.db, checksum: 'sha256' });
     const info = { ...fileInfo(2, 'été 日本 "q".png'), fieldName: 'phöto', contentType: 'image/png' };
     const file = await storeBytes(storage, Buffer.from('png bytes'), 64, info);
     expect(file.id).toMatch(/^[0-9a-f]{24}$/);
     expect(await storage.stat(file.id)).toEqual(file);
     const doc = await mongo.db.collection('fs.files').findOne({ filename: 'été 日本 "q".png' });
-    expect(doc).toMatchObject({ length: 9, metadata: { fieldName: 'phöto', index: 2, contentType: 'image/png', sha256: file.sha256 } });
+    expect(doc).toMatchObject({ length: 9, metadata: { fieldName: 'phöto', index: 2, contentType: 'image/png', complete: true, sha256: file.sha256 } });
     expect(String(doc?._id)).toBe(file.id);
+    await storage.remove(file.id);
+    expect(await inspect(mongo.db)).toEqual(before);
+  });
+
+  it('should mark a file complete without a checksum by default, and serve no files document left unmarked', async () => {
+    const storage = createGridFSStorage({ db: mongo.db });
+    const file = await storeBytes(storage, Buffer.from('plain'), 64);
+    const doc = await mongo.db.collection('fs.files').findOne({ _id: new ObjectId(file.id) });
+    expect(doc?.metadata).toEqual({ fieldName: 'upload', index: 0, contentType: 'application/octet-stream', complete: true });
+    // Another tool's upload into the same bucket carries no such mark.
+    const foreign = new GridFSBucket(mongo.db).openUploadStream('theirs.bin', { metadata: { fieldName: 'upload', index: 0 } });
+    await new Promise((resolve, reject) => foreign.on('error', reject).end(Buffer.from('theirs'), () => resolve(undefined)));
+    const foreignId = String(foreign.id);
+    expect(await storage.stat(foreignId)).toBeUndefined();
+    await expect(storage.open(foreignId)).rejects.toMatchObject({ code: 'ENOENT' });
+    await new GridFSBucket(mongo.db).delete(foreign.id);
     await storage.remove(file.id);
     expect(await inspect(mongo.db)).toEqual(before);
   });
@@ -86,7 +107,7 @@ describe('createGridFSStorage', () => {
 
   itWithOwnServer('should stop taking bytes while the server answers nothing, and finish the file once it does', async () => {
     const chunkSizeBytes = 255 * 1024;
-    const storage = createGridFSStorage({ db: mongo.db, chunkSizeBytes });
+    const storage = createGridFSStorage({ db: mongo.db, chunkSizeBytes, checksum: 'sha256' });
     const bytes = randomBytes(16 * MiB);
     const writeSize = 64 * 1024;
     const writer = await storage.create(fileInfo());

@@ -4,7 +4,8 @@ import { describeStorageContract, fileInfo, storeBytes } from './storage-contrac
 
 describeStorageContract('memory', async () => {
   const storage = createMemoryStorage({ maxTotalSize: 128 * 1024 * 1024 });
-  return { storage, inspect: async () => storage.list().map((file) => file.id).sort() };
+  const hashing = createMemoryStorage({ maxTotalSize: 128 * 1024 * 1024, checksum: 'sha256' });
+  return { storage, hashing, inspect: async () => [...storage.list(), ...hashing.list()].map((file) => file.id).sort() };
 });
 
 describe('createMemoryStorage', () => {

@@ -14,7 +14,12 @@ const MiB = 1024 * 1024;
 describeStorageContract('s3', async () => {
   const s3 = await startS3();
   console.log(`fauxqs 2.4.1: package loaded in ${s3.loadMs} ms, server started in ${s3.startMs} ms`);
-  return { storage: createS3Storage({ client: s3.client, bucket: s3.bucket }), inspect: () => s3.inspect(), teardown: () => s3.stop() };
+  return {
+    storage: createS3Storage({ client: s3.client, bucket: s3.bucket }),
+    hashing: createS3Storage({ client: s3.client, bucket: s3.bucket, checksum: 'sha256' }),
+    inspect: () => s3.inspect(),
+    teardown: () => s3.stop(),
+  };
 });
 
 describe('createS3Storage', () => {
@@ -66,7 +71,7 @@ describe('createS3Storage', () => {
   });
 
   it('should stop taking bytes while the server answers nothing, and finish the file once it does', async () => {
-    const storage = createS3Storage({ client: s3.client, bucket: s3.bucket, partSize: 5 * MiB, queueSize: 2 });
+    const storage = createS3Storage({ client: s3.client, bucket: s3.bucket, partSize: 5 * MiB, queueSize: 2, checksum: 'sha256' });
     const bytes = randomBytes(48 * MiB);
     const chunkSize = 256 * 1024;
     const writer = await storage.create(fileInfo());

@@ -24,6 +24,13 @@ describe('storedFileOf and fileNotFound', () => {
     });
   });
 
+  it('should leave sha256 out, not undefined, for a storage without a checksum', () => {
+    const info = { index: 0, fieldName: 'f', filename: 'a.txt', contentType: 'text/plain', headers: {} };
+    const file = storedFileOf('id1', info, 5, undefined, 'memory:id1');
+    expect(Object.keys(file)).toEqual(['id', 'index', 'fieldName', 'filename', 'contentType', 'size', 'location']);
+    expect(JSON.parse(JSON.stringify(file))).toEqual(file);
+  });
+
   it('should name the id and carry code ENOENT', () => {
     expect(fileNotFound('x"y')).toMatchObject({ code: 'ENOENT', message: 'No stored file has id "x\\"y".' });
   });

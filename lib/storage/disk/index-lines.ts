@@ -39,7 +39,7 @@ function parseRecord(line: string): IndexRecord | undefined {
   const record = value as Record<string, unknown>;
   if (typeof record.removed === 'string') return { removed: record.removed };
   const stored = record.stored as Record<string, unknown> | undefined;
-  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && ID.test(stored.id) && typeof stored.sha256 === 'string' && typeof stored.size === 'number') {
+  if (typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && ID.test(stored.id) && (stored.sha256 === undefined || typeof stored.sha256 === 'string') && typeof stored.size === 'number') {
     return { stored: stored as unknown as IndexedFile };
   }
   return undefined;

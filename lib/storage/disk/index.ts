@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
-import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
 
@@ -20,6 +20,8 @@ export interface DiskStorageOptions {
   readonly directory: string;
   /** Permission bits of stored files. Default 0o600 (owner only). */
   readonly fileMode?: number;
+  /** 'sha256' to compute each file's SHA-256 as it is written (`StoredFile.sha256`). Default false. */
+  readonly checksum?: Checksum;
 }
 
 /** The disk storage, with a listing of what it holds. */
@@ -55,12 +57,12 @@ const DISK_CONCURRENCY = 32;
 
 /**
  * Stores files on local disk: the bytes in `<directory>/<d>/<id>`, where `<d>` is the id's first
- * hex digit, and the metadata (filename, type, size, sha256) in `<directory>/index.jsonl`. Bytes
+ * hex digit, and the metadata (filename, type, size, sha256 if asked) in `<directory>/index.jsonl`. Bytes
  * go to `<id>.partial` first; on close they are renamed to `<id>`, and appending the file's line
  * to the index makes it visible. Abort removes them; remove appends a line that hides the file,
  * then deletes its bytes.
  *
- * @param options the folder, and the file mode.
+ * @param options the folder, the file mode, and the checksum.
  * @returns a FileStorage with `list()`, `pathOf(id)` and `compact()`.
  * @example
  * multipart(req).pipe(storeParts(createDiskStorage({ directory: './uploads' })), toArray())
@@ -68,6 +70,7 @@ const DISK_CONCURRENCY = 32;
 export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
   const directory = options.directory;
   const mode = options.fileMode ?? 0o600;
+  const checksum = options.checksum ?? false;
   const index = new DiskIndex(join(directory, DISK_INDEX), mode);
   // Files spread over 16 folders by their id's first hex digit: creating 1000 files of 1 KiB from
   // the thread pool's 4 threads in one folder spent a fifth of the CPU spinning on that folder's
@@ -93,7 +96,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
       index.hold();
       try {
         const handle = await createPartial(path + PARTIAL, mode);
-        return new DiskWriter(id, path, handle, index, info);
+        return new DiskWriter(id, path, handle, index, info, new ContentDigest(checksum));
       } catch (error) {
         index.release();
         throw error;
@@ -134,7 +137,6 @@ async function createPartial(path: string, mode: number): Promise<FileHandle> {
 }
 
 class DiskWriter implements FileWriter<string> {
-  private readonly digest = new ContentDigest();
   private isOpen = true;
   private hasEnded = false;
 
@@ -144,6 +146,7 @@ class DiskWriter implements FileWriter<string> {
     private readonly handle: FileHandle,
     private readonly index: DiskIndex,
     private readonly info: FileInfo,
+    private readonly digest: ContentDigest<Checksum>,
   ) {}
 
   write(chunk: Buffer, offset: number): Promise<void> {

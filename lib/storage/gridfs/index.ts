@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId, type Db, type GridFSBucketWriteStream } from 'mongodb';
 import { ContentDigest } from '../content-digest.js';
-import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, storedFileOf } from '../stored-file.js';
 
 /** Options of the GridFS storage. */
@@ -17,6 +17,8 @@ export interface GridFSStorageOptions {
   readonly bucketName?: string;
   /** Bytes per GridFS chunk. Default the driver's, 255 KiB. */
   readonly chunkSizeBytes?: number;
+  /** 'sha256' to compute each file's SHA-256 as it is written (`StoredFile.sha256`, in `metadata`). Default false. */
+  readonly checksum?: Checksum;
 }
 
 /** What this storage keeps in a files document's `metadata`. */
@@ -25,6 +27,8 @@ interface FileMetadata {
   index: number;
   contentType: string;
   /** Set once every byte was written; a files document without it is not one of ours, or not whole. */
+  complete?: true;
+  /** With `checksum: 'sha256'`, set with `complete`. */
   sha256?: string;
 }
 
@@ -40,13 +44,15 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
 /**
  * Stores files in MongoDB GridFS, the way the seed did: `openUploadStreamWithId` with a new
  * ObjectId, the client's filename as the GridFS `filename`, and `metadata: { fieldName, index,
- * contentType, sha256 }`. Ids are the ObjectIds as 24 hex characters.
+ * contentType, complete }` (and `sha256` with `checksum: 'sha256'`). Ids are the ObjectIds as 24
+ * hex characters.
  *
  * The SHA-256 is known only after the last byte. The driver writes the files document when the
- * stream finishes, from the `metadata` object it was given, so the writer adds `sha256` to that
- * object before ending the stream: the document appears complete, in one insert. Should a driver
- * copy the metadata earlier, close sets it with an `updateOne` on `<bucketName>.files` instead;
- * `stat` and `open` treat a files document without `metadata.sha256` as not (yet) stored.
+ * stream finishes, from the `metadata` object it was given, so the writer adds `complete: true`
+ * (and the `sha256`) to that object before ending the stream: the document appears complete, in
+ * one insert. Should a driver copy the metadata earlier, close sets them with an `updateOne` on
+ * `<bucketName>.files` instead; `stat` and `open` treat a files document without
+ * `metadata.complete` as not (yet) stored.
  *
  * Abort waits for the chunk insert in flight, then calls the stream's `abort()`, which deletes
  * the chunks written so far; a file whose close had already stored it is deleted.
@@ -55,7 +61,7 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
  * insert rejects that `write` or the next one, or `close`. `open` rejects with an Error whose `code`
  * is 'ENOENT' for an id with no stored file; `stat` resolves undefined then, and `remove` resolves.
  *
- * @param options the database, the bucket name and the chunk size.
+ * @param options the database, the bucket name, the chunk size and the checksum.
  * @returns a FileStorage whose ids are ObjectId hex strings.
  * @example
  * const storage = createGridFSStorage({ db: new MongoClient(uri).db('uploads') });
@@ -63,6 +69,7 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
  */
 export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<string> {
   const bucketName = options.bucketName ?? 'fs';
+  const checksum = options.checksum ?? false;
   const bucket = new GridFSBucket(options.db, { bucketName, ...(options.chunkSizeBytes === undefined ? {} : { chunkSizeBytes: options.chunkSizeBytes }) });
   const files = options.db.collection<FileDocument>(`${bucketName}.files`);
   const objectId = (id: string): ObjectId | undefined => (OBJECT_ID.test(id) ? new ObjectId(id) : undefined);
@@ -83,17 +90,9 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
     if (oid === undefined) return undefined;
     const doc = await files.findOne({ _id: oid });
     const metadata = doc?.metadata;
-    if (doc === null || metadata?.sha256 === undefined) return undefined;
-    return {
-      id: oid.toHexString(),
-      index: metadata.index ?? 0,
-      fieldName: metadata.fieldName ?? '',
-      filename: doc.filename,
-      contentType: metadata.contentType ?? 'application/octet-stream',
-      size: doc.length,
-      sha256: metadata.sha256,
-      location: locationOf(oid.toHexString()),
-    };
+    if (doc === null || metadata?.complete !== true) return undefined;
+    const info = { index: metadata.index ?? 0, fieldName: metadata.fieldName ?? '', filename: doc.filename, contentType: metadata.contentType ?? 'application/octet-stream', headers: {} };
+    return storedFileOf(oid.toHexString(), info, doc.length, metadata.sha256, locationOf(oid.toHexString()));
   }
 
   async function create(info: FileInfo): Promise<FileWriter<string>> {
@@ -109,7 +108,7 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
     // Settles when the last write's chunk inserts are acknowledged: abort waits for it so no insert
     // lands after the chunks were deleted.
     let lastWrite: Promise<void> = Promise.resolve();
-    const digest = new ContentDigest();
+    const digest = new ContentDigest(checksum);
     // False once close or abort began.
     let isOpen = true;
 
@@ -131,11 +130,14 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
         isOpen = false;
         if (failure !== undefined) throw failure;
         const sha256 = digest.digest();
-        metadata.sha256 = sha256;
+        const marks = sha256 === undefined ? { complete: true as const } : { complete: true as const, sha256 };
+        Object.assign(metadata, marks);
         try {
           stream.end();
           await once(stream, 'finish');
-          if (stream.gridFSFile?.metadata?.sha256 !== sha256) await files.updateOne({ _id: oid }, { $set: { 'metadata.sha256': sha256 } });
+          if (stream.gridFSFile?.metadata?.complete !== true) {
+            await files.updateOne({ _id: oid }, { $set: Object.fromEntries(Object.entries(marks).map(([key, value]) => [`metadata.${key}`, value])) });
+          }
         } catch (error) {
           // Chunks (and maybe the files document) of a file that will not be reported as stored.
           await remove(id).catch(() => undefined);

@@ -4,13 +4,15 @@
 import { Readable } from 'node:stream';
 import { MultipartError } from '../../errors.js';
 import { ContentDigest } from '../content-digest.js';
-import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
 /** Options of the memory storage. */
 export interface MemoryStorageOptions {
   /** Bytes all files together may hold, open ones included. Default 64 MiB. */
   readonly maxTotalSize?: number;
+  /** 'sha256' to compute each file's SHA-256 as it is written (`StoredFile.sha256`). Default false. */
+  readonly checksum?: Checksum;
 }
 
 /** The memory storage, with direct access to what it holds. */
@@ -28,7 +30,7 @@ const DEFAULT_MAX_TOTAL_SIZE = 64 * 1024 * 1024;
 /**
  * Keeps files in memory. Going over `maxTotalSize` fails the write with LIMIT_STORAGE (413).
  *
- * @param options the total size cap.
+ * @param options the total size cap, and the checksum.
  * @returns a FileStorage with `read(id)` and `list()`.
  * @example
  * const storage = createMemoryStorage({ maxTotalSize: 1024 * 1024 });
@@ -36,6 +38,7 @@ const DEFAULT_MAX_TOTAL_SIZE = 64 * 1024 * 1024;
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
   const maxTotalSize = options.maxTotalSize ?? DEFAULT_MAX_TOTAL_SIZE;
+  const checksum = options.checksum ?? false;
   const files = new Map<string, { file: StoredFile<string>; bytes: Buffer }>();
   let totalSize = 0;
 
@@ -45,7 +48,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async create(info: FileInfo): Promise<FileWriter<string>> {
       const id = randomId();
-      const digest = new ContentDigest();
+      const digest = new ContentDigest(checksum);
       // Copies: a parser's chunk may be a view of a larger buffer that must not stay alive.
       let chunks: Buffer[] = [];
       let isOpen = true;

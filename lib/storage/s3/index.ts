@@ -7,7 +7,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ContentDigest } from '../content-digest.js';
-import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
+import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 
 /** Options of the S3 storage. */
@@ -22,6 +22,8 @@ export interface S3StorageOptions {
   readonly partSize?: number;
   /** Parts of one file uploaded at once. Default 2. */
   readonly queueSize?: number;
+  /** 'sha256' to compute each file's SHA-256 as it is written (`StoredFile.sha256`, in the sidecar). Default false. */
+  readonly checksum?: Checksum;
 }
 
 const ID = /^[0-9a-f]{32}$/;
@@ -34,7 +36,7 @@ const MAX_METADATA_VALUE = 512;
  * at most about `partSize × (queueSize + 2)` bytes of a file in memory. A file smaller than one
  * part is sent as a single PutObject at close.
  *
- * Size and SHA-256 are known only when the last byte is in, after the object's metadata was sent;
+ * Size and SHA-256 (with `checksum: 'sha256'`) are known only when the last byte is in, after the object's metadata was sent;
  * rather than rewrite the object with a CopyObject (a second full copy of a large file on many
  * servers), the storage writes the whole description as a sidecar object `<key>.json` once the
  * upload completed. `stat` reads that sidecar, so a file is visible only when both exist. The
@@ -50,7 +52,7 @@ const MAX_METADATA_VALUE = 512;
  * an Error whose `code` is 'ENOENT' for an id with no stored file; `stat` resolves undefined then,
  * and `remove` resolves.
  *
- * @param options the client, the bucket, a key prefix, the part size and the parts in flight.
+ * @param options the client, the bucket, a key prefix, the part size, the parts in flight and the checksum.
  * @returns a FileStorage whose ids are 32 random hex characters; the key is `prefix + id`.
  * @example
  * const storage = createS3Storage({ client: new S3Client({}), bucket: 'uploads', prefix: 'forms/' });
@@ -61,6 +63,7 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
   const prefix = options.prefix ?? '';
   const partSize = Math.max(5 * MiB, options.partSize ?? 5 * MiB);
   const queueSize = Math.max(1, options.queueSize ?? 2);
+  const checksum = options.checksum ?? false;
   const keyOf = (id: string): string => `${prefix}${id}`;
 
   async function remove(id: string): Promise<void> {
@@ -109,7 +112,7 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
     done.catch((error: unknown) => {
       failure ??= error;
     });
-    const digest = new ContentDigest();
+    const digest = new ContentDigest(checksum);
     // False once close or abort began: the body is ended or destroyed.
     let isOpen = true;
 

@@ -55,7 +55,7 @@ if (directory === '') throw new Error('usage: upload-app <express|fastify> <stor
 
 /** The disk storage, whose writes crawl for files named slow*. */
 function createTestStorage(folder: string): FileStorage {
-  const disk = createDiskStorage({ directory: folder });
+  const disk = createDiskStorage({ directory: folder, checksum: 'sha256' });
   return {
     ...disk,
     async create(info): Promise<FileWriter> {
