@@ -17,7 +17,11 @@ function serveWithRxMultipart(storageOptions) {
   const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
   return (req, res) =>
     multipart(req, { limits }).pipe(storeParts(storage), toArray()).subscribe({
-      next: (parts) => reply(res, 200, { files: parts.filter((part) => part.kind === 'file').length }),
+      // `hashed` lets the client check that the checksum option took effect.
+      next: (parts) => {
+        const files = parts.filter((part) => part.kind === 'file');
+        reply(res, 200, { files: files.length, hashed: files.filter((file) => typeof file.sha256 === 'string').length });
+      },
       error: (error) => reply(res, error.status ?? 500, { error: String(error.message) }),
     });
 }

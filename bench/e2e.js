@@ -153,8 +153,11 @@ async function measureAll(shape, size, { warmups, runs }) {
           const cpuAfter = readCpuSeconds(server.child.pid);
           const onDisk = stored(server.directory);
           emptyDirectory(server.directory);
-          if (result.status !== 200 || onDisk.files !== expected.files || onDisk.bytes !== expected.bytes) {
-            throw new Error(`answered ${result.status} ${result.answer.slice(0, 80)}; stored ${onDisk.files} files, ${onDisk.bytes} bytes; expected ${expected.files}, ${expected.bytes}`);
+          // rx-multipart's servers also say how many files got a SHA-256: all of them, or none.
+          const hashed = server.kind === 'rx-multipart-sha256' ? expected.files : server.kind === 'rx-multipart' ? 0 : undefined;
+          const isHashedRight = hashed === undefined || (result.status === 200 && JSON.parse(result.answer).hashed === hashed);
+          if (result.status !== 200 || onDisk.files !== expected.files || onDisk.bytes !== expected.bytes || !isHashedRight) {
+            throw new Error(`answered ${result.status} ${result.answer.slice(0, 80)}; stored ${onDisk.files} files, ${onDisk.bytes} bytes; expected ${expected.files}, ${expected.bytes}${hashed === undefined ? '' : `, ${hashed} hashed`}`);
           }
           server.length = result.length;
           if (round >= warmups) {

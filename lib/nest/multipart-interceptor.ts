@@ -66,7 +66,7 @@ export function MultipartInterceptor(options?: MultipartOptions): Type<NestInter
     ) {
       this.options = mergeMultipartOptions(moduleOptions, options);
       // Made once per route, as multer does; a disk storage creates its folder on the first file.
-      this.storage = this.options.storage ?? createDiskStorage({ directory: this.options.dest ?? join(tmpdir(), 'rx-multipart') });
+      this.storage = this.options.storage ?? createDiskStorage({ directory: this.options.dest ?? join(tmpdir(), 'rx-multipart'), checksum: this.options.checksum ?? false });
     }
 
     onModuleInit(): void {

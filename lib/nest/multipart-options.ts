@@ -5,7 +5,7 @@ import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } 
 import type { ParseOptions } from '../operators/parse-multipart.js';
 import type { StoreOptions } from '../operators/store-parts.js';
 import type { Limits } from '../parser/limits.js';
-import type { FileStorage } from '../storage/file-storage.js';
+import type { Checksum, FileStorage } from '../storage/file-storage.js';
 
 /**
  * Options of `MultipartInterceptor(options)` and `MultipartModule.register(options)`. Names follow
@@ -19,6 +19,8 @@ export interface MultipartOptions {
   readonly storage?: FileStorage<unknown>;
   /** Folder of the default disk storage, used when `storage` is not given. Default `<os.tmpdir()>/rx-multipart`. */
   readonly dest?: string;
+  /** Checksum of the default disk storage: 'sha256' fills each file's `sha256`. Default false (none). */
+  readonly checksum?: Checksum;
   /**
    * Limits of the parse, each merged over its default (multer's names: `fileSize`, `files`, `fields`,
    * `parts`, `fieldSize`, `fieldNameSize`, `headerPairs`; and `headerSize`, `preambleSize`, `bodySize`).

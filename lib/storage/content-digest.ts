@@ -18,10 +18,12 @@ export class ContentDigest<C extends Checksum = 'sha256'> {
 
   /**
    * @param checksum 'sha256' (the default here, for writers of their own) or false: the storages
-   *   pass their own `checksum` option, which defaults to false.
+   *   pass their own `checksum` option, which defaults to false. Given, it is read as a storage
+   *   reads its option (undefined is false, anything else but 'sha256' a TypeError).
    */
-  constructor(checksum: C = 'sha256' as C) {
-    this.hash = checksum === 'sha256' ? createHash('sha256') : undefined;
+  constructor(...checksum: [] | [checksum: C]) {
+    const isHashing = checksum.length === 0 || checksumOf(checksum[0]) === 'sha256';
+    this.hash = isHashing ? createHash('sha256') : undefined;
   }
 
   /**
@@ -88,6 +90,16 @@ export class ContentDigest<C extends Checksum = 'sha256'> {
   digest(): DigestOf<C> {
     return this.hash?.digest('hex') as DigestOf<C>;
   }
+}
+
+/**
+ * A storage's `checksum` option: false when not given, else 'sha256' or false as given. Any other
+ * value (`true`, 'SHA256') is a TypeError, so a typo cannot silently turn the checksum off.
+ */
+export function checksumOf(value: unknown): Checksum {
+  if (value === undefined || value === false) return false;
+  if (value === 'sha256') return value;
+  throw new TypeError(`checksum must be 'sha256' or false, not ${JSON.stringify(value) ?? String(value)}.`);
 }
 
 /** `chunks` without their first `count` bytes (none left when they hold fewer), as views. */

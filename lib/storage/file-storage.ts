@@ -32,8 +32,9 @@ export interface StoredFile<Id = string> {
   /** Bytes stored. */
   readonly size: number;
   /**
-   * SHA-256 of the bytes stored, lower-case hex: present when the storage was made with
-   * `checksum: 'sha256'` (off by default; see {@link Checksum}).
+   * SHA-256 of the bytes stored, lower-case hex: present when the file was stored by a storage
+   * made with `checksum: 'sha256'` (off by default; see {@link Checksum}). A storage answers what
+   * was stored, whatever its own option: a file stored without a checksum has none.
    */
   readonly sha256?: string;
   /** Where the storage put it (a path, an `s3://` URL, a GridFS id), for logs. */

@@ -208,6 +208,27 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    name: "dest: the interceptor's own disk storage computes no checksum by default, and fills sha256 with checksum: 'sha256'",
+    run: async (app) => {
+      const file = bytes(20 * KiB, 7);
+      const plain = await post(app, '/dest', formOf([['file', { filename: 'plain.bin', bytes: file }]]));
+      const hashed = await post(app, '/dest/hashed', formOf([['file', { filename: 'hashed.bin', bytes: file }]]));
+      assert.equal(plain.status, 201, JSON.stringify(plain.body));
+      assert.equal(hashed.status, 201, JSON.stringify(hashed.body));
+      const [one] = plain.body['parts'] as PartSummary[];
+      const [other] = hashed.body['parts'] as PartSummary[];
+      assertSame([one?.size, one?.sha256], [file.length, undefined]);
+      assertSame([other?.size, other?.sha256], [file.length, sha256(file)]);
+      const dest = `${app.directory}-dest`;
+      try {
+        assertSame(await diskFolder(dest), diskEntriesFor([one!.id!, other!.id!]));
+      } finally {
+        await rm(dest, { recursive: true, force: true });
+      }
+      assertSame(await listStorage(app), []);
+    },
+  },
+  {
     name: 'stream: the handler stores the live parts through @UploadStorage(), in body order',
     run: async (app) => {
       const { form, small, large } = sampleForm();

@@ -1,6 +1,7 @@
 /** ContentDigest: size (and SHA-256) under positional writes, retries and staged hashing. */
 import { createHash } from 'node:crypto';
 import { ContentDigest } from '../../lib/index';
+import { checksumOf } from '../../lib/storage/content-digest';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const bytes = (text: string): Buffer => Buffer.from(text);
@@ -22,6 +23,25 @@ describe('ContentDigest', () => {
     digest.commitStaged(digest.stage(digest.peekAll([bytes('!'), bytes('?')], 11)));
     expect(digest.size).toBe(13);
     expect(digest.digest()).toBeUndefined();
+  });
+
+  it("should read a checksum option as false when absent, and refuse anything but 'sha256' and false", () => {
+    expect([checksumOf(undefined), checksumOf(false), checksumOf('sha256')]).toEqual([false, false, 'sha256']);
+    for (const typo of [true, 'SHA256', 'sha-256', 'md5', null]) expect(() => checksumOf(typo)).toThrow(TypeError);
+    expect(() => new ContentDigest('md5' as never)).toThrow(TypeError);
+  });
+
+  it('should type its digest as a string only when it hashes (checked by the type check)', () => {
+    const hashed: string = new ContentDigest().digest();
+    // As a storage makes it, from its option: either may come.
+    const chosen = new ContentDigest(checksumOf('sha256')).digest();
+    // @ts-expect-error: so a string is not promised
+    const promised: string = chosen;
+    // @ts-expect-error: made without a checksum, it has no digest to give
+    const none: string = new ContentDigest(false).digest();
+    // @ts-expect-error: an absent option is not a checksum; read it with checksumOf first
+    new ContentDigest(undefined);
+    expect([typeof hashed, typeof promised, typeof none]).toEqual(['string', 'string', 'undefined']);
   });
 
   it('should refuse a write that leaves a gap', () => {

@@ -424,6 +424,21 @@ describe('createDiskStorage', () => {
     expect(file).toMatchObject({ size: expected.length, sha256: createHash('sha256').update(expected).digest('hex') });
   });
 
+  it("should refuse a checksum it cannot compute, at creation", () => {
+    expect(() => createDiskStorage({ directory, checksum: 'SHA256' as never })).toThrow(TypeError);
+  });
+
+  it('should read an index whose lines have a sha256 and lines that have none, after a restart', async () => {
+    const plain = await storeBytes(createDiskStorage({ directory }), Buffer.from('plain'));
+    const hashed = await storeBytes(createDiskStorage({ directory, checksum: 'sha256' }), Buffer.from('hashed'));
+    const lines = (await readFile(join(directory, 'index.jsonl'), 'utf8')).split('\n').filter((line) => line !== '').map((line) => JSON.parse(line).stored);
+    expect(lines.map((stored) => 'sha256' in stored)).toEqual([false, true]);
+    const restarted = createDiskStorage({ directory });
+    expect(await restarted.stat(plain.id)).toEqual(plain);
+    expect(await restarted.stat(hashed.id)).toEqual(hashed);
+    expect(hashed.sha256).toBe(createHash('sha256').update('hashed').digest('hex'));
+  });
+
   it('should refuse ids that are not its own, so no path can be smuggled in', async () => {
     const storage = createDiskStorage({ directory });
     expect(storage.pathOf('../etc/passwd')).toBeUndefined();

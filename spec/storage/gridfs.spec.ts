@@ -81,6 +81,20 @@ describe('createGridFSStorage', () => {
     expect(await inspect(mongo.db)).toEqual(before);
   });
 
+  it('should serve a files document written before the complete mark, by its sha256', async () => {
+    const storage = createGridFSStorage({ db: mongo.db });
+    const oid = new ObjectId();
+    const sha256 = createHash('sha256').update('older').digest('hex');
+    const older = new GridFSBucket(mongo.db).openUploadStreamWithId(oid, 'older.txt', { metadata: { fieldName: 'doc', index: 1, contentType: 'text/plain', sha256 } });
+    await new Promise((resolve, reject) => older.on('error', reject).end(Buffer.from('older'), () => resolve(undefined)));
+    expect(await storage.stat(oid.toHexString())).toEqual({
+      id: oid.toHexString(), index: 1, fieldName: 'doc', filename: 'older.txt', contentType: 'text/plain', size: 5, sha256, location: `gridfs:fs/${oid.toHexString()}`,
+    });
+    expect((await readAll(await storage.open(oid.toHexString()))).toString()).toBe('older');
+    await storage.remove(oid.toHexString());
+    expect(await inspect(mongo.db)).toEqual(before);
+  });
+
   it('should use its bucket name and chunk size', async () => {
     const storage = createGridFSStorage({ db: mongo.db, bucketName: 'uploads', chunkSizeBytes: 1000 });
     const bytes = randomBytes(2500);

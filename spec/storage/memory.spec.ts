@@ -9,6 +9,16 @@ describeStorageContract('memory', async () => {
 });
 
 describe('createMemoryStorage', () => {
+  it("should refuse a checksum it cannot compute, at creation, rather than store without one", () => {
+    expect(() => createMemoryStorage({ checksum: true as never })).toThrow(TypeError);
+  });
+
+  it('should compute no checksum when told false, as by default', async () => {
+    const file = await storeBytes(createMemoryStorage({ checksum: false }), Buffer.from('x'));
+    expect(file).toMatchObject({ size: 1 });
+    expect(file).not.toHaveProperty('sha256');
+  });
+
   it('should fail a write over its total size with LIMIT_STORAGE (413)', async () => {
     const storage = createMemoryStorage({ maxTotalSize: 1000 });
     await storeBytes(storage, Buffer.alloc(600));

@@ -7,11 +7,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
+import { checksumOf, ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
 
+export type { Checksum } from '../file-storage.js';
 export type { IndexCompaction } from './disk-index.js';
 
 /** Options of the disk storage. */
@@ -70,7 +71,7 @@ const DISK_CONCURRENCY = 32;
 export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
   const directory = options.directory;
   const mode = options.fileMode ?? 0o600;
-  const checksum = options.checksum ?? false;
+  const checksum = checksumOf(options.checksum);
   const index = new DiskIndex(join(directory, DISK_INDEX), mode);
   // Files spread over 16 folders by their id's first hex digit: creating 1000 files of 1 KiB from
   // the thread pool's 4 threads in one folder spent a fifth of the CPU spinning on that folder's

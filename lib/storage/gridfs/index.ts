@@ -5,9 +5,11 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId, type Db, type GridFSBucketWriteStream } from 'mongodb';
-import { ContentDigest } from '../content-digest.js';
+import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, storedFileOf } from '../stored-file.js';
+
+export type { Checksum } from '../file-storage.js';
 
 /** Options of the GridFS storage. */
 export interface GridFSStorageOptions {
@@ -42,6 +44,14 @@ interface FileDocument {
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
 
 /**
+ * Whether a files document is one of ours, whole: marked `complete`, or, as versions before the
+ * checksum became optional wrote it, carrying the `sha256` that was set at the same moment.
+ */
+function isComplete(metadata: Partial<FileMetadata>): boolean {
+  return metadata.complete === true || typeof metadata.sha256 === 'string';
+}
+
+/**
  * Stores files in MongoDB GridFS, the way the seed did: `openUploadStreamWithId` with a new
  * ObjectId, the client's filename as the GridFS `filename`, and `metadata: { fieldName, index,
  * contentType, complete }` (and `sha256` with `checksum: 'sha256'`). Ids are the ObjectIds as 24
@@ -52,7 +62,8 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
  * (and the `sha256`) to that object before ending the stream: the document appears complete, in
  * one insert. Should a driver copy the metadata earlier, close sets them with an `updateOne` on
  * `<bucketName>.files` instead; `stat` and `open` treat a files document without
- * `metadata.complete` as not (yet) stored.
+ * `metadata.complete` (or the `sha256` that earlier versions set in its place) as not (yet) stored:
+ * another tool's upload, or one still being written.
  *
  * Abort waits for the chunk insert in flight, then calls the stream's `abort()`, which deletes
  * the chunks written so far; a file whose close had already stored it is deleted.
@@ -69,7 +80,7 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
  */
 export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<string> {
   const bucketName = options.bucketName ?? 'fs';
-  const checksum = options.checksum ?? false;
+  const checksum = checksumOf(options.checksum);
   const bucket = new GridFSBucket(options.db, { bucketName, ...(options.chunkSizeBytes === undefined ? {} : { chunkSizeBytes: options.chunkSizeBytes }) });
   const files = options.db.collection<FileDocument>(`${bucketName}.files`);
   const objectId = (id: string): ObjectId | undefined => (OBJECT_ID.test(id) ? new ObjectId(id) : undefined);
@@ -90,9 +101,10 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
     if (oid === undefined) return undefined;
     const doc = await files.findOne({ _id: oid });
     const metadata = doc?.metadata;
-    if (doc === null || metadata?.complete !== true) return undefined;
+    if (doc === null || metadata === undefined || !isComplete(metadata)) return undefined;
     const info = { index: metadata.index ?? 0, fieldName: metadata.fieldName ?? '', filename: doc.filename, contentType: metadata.contentType ?? 'application/octet-stream', headers: {} };
-    return storedFileOf(oid.toHexString(), info, doc.length, metadata.sha256, locationOf(oid.toHexString()));
+    const sha256 = typeof metadata.sha256 === 'string' ? metadata.sha256 : undefined;
+    return storedFileOf(oid.toHexString(), info, doc.length, sha256, locationOf(oid.toHexString()));
   }
 
   async function create(info: FileInfo): Promise<FileWriter<string>> {
@@ -135,7 +147,7 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
         try {
           stream.end();
           await once(stream, 'finish');
-          if (stream.gridFSFile?.metadata?.complete !== true) {
+          if (stream.gridFSFile?.metadata === undefined || !isComplete(stream.gridFSFile.metadata)) {
             await files.updateOne({ _id: oid }, { $set: Object.fromEntries(Object.entries(marks).map(([key, value]) => [`metadata.${key}`, value])) });
           }
         } catch (error) {

@@ -3,9 +3,11 @@
  */
 import { Readable } from 'node:stream';
 import { MultipartError } from '../../errors.js';
-import { ContentDigest } from '../content-digest.js';
+import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
+
+export type { Checksum } from '../file-storage.js';
 
 /** Options of the memory storage. */
 export interface MemoryStorageOptions {
@@ -38,7 +40,7 @@ const DEFAULT_MAX_TOTAL_SIZE = 64 * 1024 * 1024;
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
   const maxTotalSize = options.maxTotalSize ?? DEFAULT_MAX_TOTAL_SIZE;
-  const checksum = options.checksum ?? false;
+  const checksum = checksumOf(options.checksum);
   const files = new Map<string, { file: StoredFile<string>; bytes: Buffer }>();
   let totalSize = 0;
 

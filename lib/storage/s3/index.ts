@@ -6,9 +6,11 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ContentDigest } from '../content-digest.js';
+import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
+
+export type { Checksum } from '../file-storage.js';
 
 /** Options of the S3 storage. */
 export interface S3StorageOptions {
@@ -63,7 +65,7 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
   const prefix = options.prefix ?? '';
   const partSize = Math.max(5 * MiB, options.partSize ?? 5 * MiB);
   const queueSize = Math.max(1, options.queueSize ?? 2);
-  const checksum = options.checksum ?? false;
+  const checksum = checksumOf(options.checksum);
   const keyOf = (id: string): string => `${prefix}${id}`;
 
   async function remove(id: string): Promise<void> {

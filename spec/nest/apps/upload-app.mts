@@ -211,6 +211,25 @@ class HealthController {
 })
 class StorageModule {}
 
+/** No module options here: the interceptor's own disk storage in `dest`, beside the app's folder, without and with a checksum. */
+@Controller('dest')
+class DestController {
+  @Post()
+  @UseInterceptors(MultipartInterceptor({ dest: `${directory}-dest` }))
+  plain(@UploadedParts() form: UploadedForm) {
+    return { parts: describeParts(form.parts) };
+  }
+
+  @Post('hashed')
+  @UseInterceptors(MultipartInterceptor({ dest: `${directory}-dest`, checksum: 'sha256' }))
+  hashed(@UploadedParts() form: UploadedForm) {
+    return { parts: describeParts(form.parts) };
+  }
+}
+
+@Module({ controllers: [DestController] })
+class DestModule {}
+
 /** Module options from register(): `files: 2`, which a route's own `fileSize` does not drop. */
 @Controller('feature')
 class FeatureController {
@@ -233,6 +252,7 @@ class FeatureModule {}
 @Module({
   imports: [
     FeatureModule,
+    DestModule,
     MultipartModule.registerAsync({
       imports: [StorageModule],
       useFactory: (storage: FileStorage) => ({ storage, limits: { fileSize: 8 * 1024 * 1024 } }),
