@@ -198,7 +198,7 @@ async function runAsync({ quick }) {
   const bigSize = (quick ? 128 : 1024) * MiB;
   const smallCount = quick ? 200 : 1000;
   const uploads = [
-    { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 5 } },
+    { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 9 } },
     { shape: 'small', size: smallCount, label: `${smallCount} files of 1 KiB`, timing: { warmups: quick ? 1 : 3, runs: quick ? 3 : 9 } },
   ];
   lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS (once started) |');
