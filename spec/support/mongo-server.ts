@@ -50,7 +50,11 @@ export async function startMongo(dbName: string): Promise<MongoUnderTest> {
     });
   });
   const uri = `mongodb://127.0.0.1:${port}`;
-  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000 });
+  // CongoDB's hello carries a topologyVersion, so the driver's monitor asks it to stream hellos
+  // (moreToCome), but it answers once: the monitor then fails ("Server ended moreToCome
+  // unexpectedly") and clears the pool, failing whatever operation is in flight. Seen in a loaded
+  // CI run, on the first heartbeat after 10 s. Polling asks one hello at a time.
+  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000, serverMonitoringMode: 'poll' });
   return {
     db: client.db(dbName),
     uri,
