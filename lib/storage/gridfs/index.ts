@@ -142,13 +142,13 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
         isOpen = false;
         if (failure !== undefined) throw failure;
         const sha256 = digest.digest();
-        const marks = sha256 === undefined ? { complete: true as const } : { complete: true as const, sha256 };
-        Object.assign(metadata, marks);
+        metadata.complete = true;
+        if (sha256 !== undefined) metadata.sha256 = sha256;
         try {
           stream.end();
           await once(stream, 'finish');
           if (stream.gridFSFile?.metadata === undefined || !isComplete(stream.gridFSFile.metadata)) {
-            await files.updateOne({ _id: oid }, { $set: Object.fromEntries(Object.entries(marks).map(([key, value]) => [`metadata.${key}`, value])) });
+            await files.updateOne({ _id: oid }, { $set: sha256 === undefined ? { 'metadata.complete': true } : { 'metadata.complete': true, 'metadata.sha256': sha256 } });
           }
         } catch (error) {
           // Chunks (and maybe the files document) of a file that will not be reported as stored.
