@@ -1,10 +1,15 @@
 'use strict';
 /**
- * The two limits every parser is measured against, run over the same chunks:
+ * The limits every parser is measured against, run over the same chunks:
  * - `search`: find every delimiter with Buffer.indexOf, carrying a possible partial delimiter
  *   across chunk edges (what any correct streaming parser must do at the least);
- * - `search+copy`: the same plus one copy of every byte (a parser that copies its input once).
- * Each returns the delimiters it found as `parts` so the run is checked like a parser's.
+ * - `search+copy`: the same plus one copy of every byte (a parser that copies its input once);
+ * - `read`: read one byte of every 64-byte cache line and do nothing else. A delimiter shorter
+ *   than a line (45 bytes in these bodies) may start in any line, so every correct parser brings
+ *   every line of the body in from memory at least once: on a body larger than the caches, this
+ *   is the machine's memory read speed, which no parser can beat.
+ * `search` and `search+copy` return the delimiters they found as `parts`, so a run is checked like
+ * a parser's; `read` returns the bytes it went over, checked against the body's length.
  */
 
 /** Returns a search over chunks for `\r\n--boundary`; `sink` (a Buffer) makes it copy each chunk into it. */
@@ -54,16 +59,30 @@ function createDelimiterSearch(boundary, sink) {
   };
 }
 
+/** Reads one byte per 64 bytes of every chunk (a line each, whatever the chunk's alignment). */
+function readEveryLine(chunks) {
+  let bytes = 0;
+  // Summed and returned, so the loads cannot be optimised away.
+  let sum = 0;
+  for (const chunk of chunks) {
+    bytes += chunk.length;
+    for (let i = 0; i < chunk.length; i += 64) sum = (sum + chunk[i]) | 0;
+  }
+  return { parts: 0, bytes, names: 0, sum };
+}
+
 /** Parser drivers for the limits, shaped like the real parsers' (see parsers.js). */
 const LIMITS = [
   {
     name: 'search',
     label: 'limit: search',
+    checks: 'delimiters',
     load: async () => (input) => createDelimiterSearch(input.boundary)(input.chunks),
   },
   {
     name: 'search+copy',
     label: 'limit: search+copy',
+    checks: 'delimiters',
     load: async () => {
       let sink;
       return (input) => {
@@ -77,6 +96,14 @@ const LIMITS = [
       };
     },
   },
+  {
+    name: 'read',
+    label: 'limit: memory read',
+    checks: 'body bytes',
+    // Only where the body must come from memory: built whole, and larger than the caches.
+    appliesTo: (benchCase) => benchCase.readsMemory === true,
+    load: async () => (input) => readEveryLine(input.chunks),
+  },
 ];
 
-module.exports = { LIMITS, createDelimiterSearch };
+module.exports = { LIMITS, createDelimiterSearch, readEveryLine };

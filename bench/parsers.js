@@ -203,12 +203,13 @@ const PARSERS = [RX_MULTIPART, BUSBOY, FASTIFY_BUSBOY, REMIX, ...LIMITS, RX_MULT
 /** The peers the ratio column compares with (the fastest of them per case). */
 const PEERS = ['busboy', 'fastify-busboy', 'remix'];
 
-/** The limit the other ratio column compares with. */
+/** The limits the other ratio columns compare with. */
 const COPY_LIMIT = 'search+copy';
+const READ_LIMIT = 'read';
 
 /** Finds a parser by its key or its label (`--parser @fastify/busboy` works too). */
 function findParser(name) {
   return PARSERS.find((parser) => parser.name === name || parser.label === name);
 }
 
-module.exports = { PARSERS, PEERS, COPY_LIMIT, findParser };
+module.exports = { PARSERS, PEERS, COPY_LIMIT, READ_LIMIT, findParser };

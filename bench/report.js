@@ -64,12 +64,12 @@ function mib(bytes) {
 /**
  * A section's rows as a markdown table.
  * @param section `{ rows, parsers, peers, limit }`: rows from case.js (or `{ case, parser, error }`);
- *   `parsers` gives names and labels in order; `peers` and `limit` name the ratio bases.
+ *   `parsers` gives names and labels in order; `peers`, `limit` and `floor` name the ratio bases.
  */
 function formatTable(section) {
   const lines = [
-    '| case | parser | median | best | vs fastest peer | vs search+copy | peak RSS (growth) |',
-    '|---|---|--:|--:|--:|--:|--:|',
+    '| case | parser | median | best | vs fastest peer | vs search+copy | vs memory read | peak RSS (growth) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
   ];
   const caseNames = [...new Set(section.rows.map((row) => row.case))];
   for (const caseName of caseNames) {
@@ -78,17 +78,18 @@ function formatTable(section) {
     const peerMedians = measured.filter((row) => section.peers.includes(row.parser)).map((row) => row.median);
     const fastestPeer = peerMedians.length > 0 ? Math.max(...peerMedians) : undefined;
     const limit = measured.find((row) => row.parser === section.limit);
+    const floor = measured.find((row) => row.parser === section.floor);
     const label = measured[0] ? measured[0].label : caseName;
     for (const row of rows) {
       const parser = section.parsers.find((p) => p.name === row.parser);
       const name = parser ? parser.label : row.parser;
       if (row.error !== undefined) {
-        lines.push(`| ${label} | ${name} | failed: ${row.error} | | | | |`);
+        lines.push(`| ${label} | ${name} | failed: ${row.error} | | | | | |`);
         continue;
       }
       lines.push(
         `| ${label} | ${name} | ${formatRate(row.median, row.unit)} | ${formatRate(row.best, row.unit)} | ` +
-          `${formatRatio(row.median, fastestPeer)} | ${formatRatio(row.median, limit && limit.median)} | ` +
+          `${formatRatio(row.median, fastestPeer)} | ${formatRatio(row.median, limit && limit.median)} | ${formatRatio(row.median, floor && floor.median)} | ` +
           `${mib(row.peakRss)} (+${mib(row.rssGrowth)}) |`,
       );
     }
