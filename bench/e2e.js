@@ -201,8 +201,8 @@ async function runAsync({ quick }) {
     { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 9 } },
     { shape: 'small', size: smallCount, label: `${smallCount} files of 1 KiB`, timing: { warmups: quick ? 1 : 3, runs: quick ? 3 : 9 } },
   ];
-  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS (once started) |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|');
+  lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS | RSS once started | growth |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   const rounds = [];
   for (const { shape, size, label, timing } of uploads) {
     process.stderr.write(`end to end: ${label}: `);
@@ -215,13 +215,13 @@ async function runAsync({ quick }) {
     for (const r of results) {
       const name = LABELS[r.kind] ?? r.kind;
       if (r.error !== undefined) {
-        lines.push(`| ${label} | ${name} | failed: ${r.error} | | | | | |`);
+        lines.push(`| ${label} | ${name} | failed: ${r.error} | | | | | | | |`);
         continue;
       }
       const value = rate(r, r.seconds);
       lines.push(
         `| ${label} | ${name} | ${r.seconds.toFixed(3)} s | ${format(value)} | ${format(rate(r, r.best))} | ` +
-          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB (${(r.idleRss / MiB).toFixed(0)} MiB) |`,
+          `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB | ${(r.idleRss / MiB).toFixed(0)} MiB | +${((r.rss - r.idleRss) / MiB).toFixed(0)} MiB |`,
       );
     }
     for (const kind of SERVERS.filter((k) => !isPeer(k))) {
@@ -250,7 +250,8 @@ async function runAsync({ quick }) {
       'written to the answer read. Server CPU: user + system seconds of the server process (threads included) from the ' +
       'upload\'s start to its answer, from /proc/<pid>/stat (work a server does after answering, such as a late ' +
       'collection, counts toward its next upload). Peak RSS: the server\'s VmHWM (/proc/<pid>/status), warm-up included; ' +
-      'in brackets its VmRSS once it listens, before the first upload: what loading its code costs.',
+      'RSS once started: its VmRSS once it listens, before the first upload, what loading its code costs; growth: ' +
+      'the peak less that, what its uploads cost.',
   );
   lines.push(
     '- rx-multipart: `multipart(req, { limits }).pipe(storeParts(createDiskStorage({ directory })), toArray())`, which computes ' +
