@@ -272,4 +272,4 @@ if (require.main === module) {
   runAsync({ quick: process.argv.includes('--quick') }).then((lines) => console.log(lines.join('\n')));
 }
 
-module.exports = { run };
+module.exports = { run, startServer, upload, readRss, stored, emptyDirectory, SERVERS, isPeer };
