@@ -63,8 +63,8 @@ function mib(bytes) {
 
 /**
  * A section's rows as a markdown table.
- * @param section `{ rows, parsers, peers, limit }`: rows from case.js (or `{ case, parser, error }`);
- *   `parsers` gives names and labels in order; `peers`, `limit` and `floor` name the ratio bases.
+ * @param section `{ rows, parsers, peers, limit, readLimit }`: rows from case.js (or `{ case, parser, error }`);
+ *   `parsers` gives names and labels in order; `peers`, `limit` and `readLimit` name the ratio bases.
  */
 function formatTable(section) {
   const lines = [
@@ -78,7 +78,7 @@ function formatTable(section) {
     const peerMedians = measured.filter((row) => section.peers.includes(row.parser)).map((row) => row.median);
     const fastestPeer = peerMedians.length > 0 ? Math.max(...peerMedians) : undefined;
     const limit = measured.find((row) => row.parser === section.limit);
-    const floor = measured.find((row) => row.parser === section.floor);
+    const readLimit = measured.find((row) => row.parser === section.readLimit);
     const label = measured[0] ? measured[0].label : caseName;
     for (const row of rows) {
       const parser = section.parsers.find((p) => p.name === row.parser);
@@ -89,7 +89,7 @@ function formatTable(section) {
       }
       lines.push(
         `| ${label} | ${name} | ${formatRate(row.median, row.unit)} | ${formatRate(row.best, row.unit)} | ` +
-          `${formatRatio(row.median, fastestPeer)} | ${formatRatio(row.median, limit && limit.median)} | ${formatRatio(row.median, floor && floor.median)} | ` +
+          `${formatRatio(row.median, fastestPeer)} | ${formatRatio(row.median, limit && limit.median)} | ${formatRatio(row.median, readLimit && readLimit.median)} | ` +
           `${mib(row.peakRss)} (+${mib(row.rssGrowth)}) |`,
       );
     }

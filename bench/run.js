@@ -130,7 +130,7 @@ function runInMemory(options) {
     'Peak RSS: the child process peak (the body, built in memory before the runs, included except in the generated ' +
       '1 GiB case); growth: from after the body was built to that peak.',
   ];
-  return { title: 'In-memory parsing', rows, parsers: PARSERS, peers: PEERS, limit: COPY_LIMIT, floor: READ_LIMIT, notes };
+  return { title: 'In-memory parsing', rows, parsers: PARSERS, peers: PEERS, limit: COPY_LIMIT, readLimit: READ_LIMIT, notes };
 }
 
 /**
