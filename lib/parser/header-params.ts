@@ -23,7 +23,7 @@ export interface HeaderParams {
 
 // Values real clients send, kept as constants (see lowerCaseSlice).
 const KNOWN_TYPES = ['form-data', 'attachment', 'inline', 'multipart/form-data', 'multipart/mixed'];
-const KNOWN_PARAMS = ['name', 'filename', 'filename*', 'boundary', 'charset'];
+const KNOWN_PARAMS = ['name', 'filename', 'filename*', 'name*', 'boundary', 'charset'];
 
 /**
  * Parses `type; a=b; c="d"`.

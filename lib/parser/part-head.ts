@@ -44,11 +44,14 @@ export function readPartHead(
   if (disposition !== undefined) {
     // Browsers and undici escape `"` CR LF in these values as %22 %0D %0A (WHATWG HTML).
     const { type, params, hasDuplicate } = parseHeaderParams(disposition, true);
-    name = params['name'] ?? '';
+    // An extended `name*` (RFC 2231 / RFC 8187, as Python's email package writes non-ASCII names)
+    // wins over `name` when it decodes, exactly as `filename*` wins over `filename`.
+    const extendedName = params['name*'];
+    name = extendedName ?? params['name'] ?? '';
     // RFC 7578 §4.2 / RFC 8187: filename* wins over filename when both are present and it decodes.
     filename = params['filename*'] ?? params['filename'];
     if (filename !== undefined && !preservePath) filename = basename(filename);
-    if (isFormData && (type !== 'form-data' || params['name'] === undefined)) {
+    if (isFormData && (type !== 'form-data' || (params['name'] === undefined && extendedName === undefined))) {
       return refuse('INVALID_CONTENT_DISPOSITION', `Part ${index} has Content-Disposition ${JSON.stringify(disposition.slice(0, 120))}; RFC 7578 §4.2 requires "form-data" with a name.`, name, filename);
     }
     if (hasDuplicate) {

@@ -46,6 +46,26 @@ describe('readPartHead', () => {
       expect(headOf({ 'content-disposition': "form-data; name=\"f\"; filename=\"e.txt\"; filename*=x-nope''b.txt" }).filename).toBe('e.txt');
     });
 
+    it("should read a field named only by name*, as Python's email package writes it", () => {
+      expect(headOf({ 'content-disposition': "form-data; name*=utf-8''%E5%90%8D" }).name).toBe('名');
+    });
+
+    it('should prefer name* over name', () => {
+      expect(headOf({ 'content-disposition': "form-data; name=\"fallback\"; name*=UTF-8''%E2%82%AC" }).name).toBe('€');
+    });
+
+    it('should fall back to name when name* does not decode', () => {
+      expect(headOf({ 'content-disposition': "form-data; name=\"plain\"; name*=x-nope''b" }).name).toBe('plain');
+    });
+
+    it('should join name* from RFC 2231 continuations', () => {
+      expect(headOf({ 'content-disposition': "form-data; name*0*=utf-8''%C3%A9t; name*1*=%C3%A9" }).name).toBe('été');
+    });
+
+    it('should refuse a part whose only name is a name* that does not decode', () => {
+      expect(errorOf({ 'content-disposition': "form-data; name*=x-nope''b" }).code).toBe('INVALID_CONTENT_DISPOSITION');
+    });
+
     it('should read a file named only by filename*', () => {
       expect(headOf({ 'content-disposition': "form-data; name=\"f\"; filename*=utf-8''%C3%A9.txt" }).filename).toBe('é.txt');
     });
