@@ -13,6 +13,9 @@ export const MULTIPART_ERROR_CODES = {
   INVALID_BOUNDARY: [400, 'The boundary is empty, longer than 70 characters or has a character RFC 2046 §5.1.1 forbids.'],
   MALFORMED_DELIMITER: [400, 'A boundary delimiter is followed by something other than "--", transport padding or CRLF.'],
   MALFORMED_HEADER: [400, 'A part header line is not `name: value`, or a header is repeated where it must not be.'],
+  MALFORMED_PREAMBLE: [400, 'The closing delimiter came after preamble bytes and no part: the opening boundary line is missing or misspelled.'],
+  MALFORMED_TRANSFER_ENCODING: [400, 'A base64 or quoted-printable part has bytes its Content-Transfer-Encoding does not allow (with decodeTransferEncoding).'],
+  UNSUPPORTED_TRANSFER_ENCODING: [415, 'A part has a Content-Transfer-Encoding other than 7bit, 8bit, binary, base64 or quoted-printable (with decodeTransferEncoding).'],
   INVALID_CONTENT_DISPOSITION: [400, 'A multipart/form-data part lacks `Content-Disposition: form-data` with a `name` (RFC 7578 §4.2).'],
   UNEXPECTED_END: [400, 'The body ended (or the client went away) before the closing delimiter.'],
   LIMIT_PARTS: [413, 'More parts than limits.parts.'],
@@ -33,6 +36,7 @@ export const MULTIPART_ERROR_CODES = {
   PART_CONSUMED: [500, "A part's body was subscribed twice, or after discard()."],
   SOURCE_CONSUMED: [500, 'A request body was read a second time (a request cannot be replayed, e.g. by retry).'],
   INVALID_CHUNK: [500, 'The source emitted something other than bytes (a string from setEncoding, say).'],
+  INTERNAL: [500, 'rx-multipart itself failed (a bug, not bad input); the thrown error is the `cause`.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A machine-readable error code; see {@link MULTIPART_ERROR_CODES}. */

@@ -25,7 +25,7 @@ export interface MultipartErrorBody {
  * Maps an upload error to the HttpException Nest should answer with. Matches on `code`, never on
  * the message (messages name the part and may change between releases):
  * - `LIMIT_*` → PayloadTooLargeException (413)
- * - `NOT_MULTIPART`, `FILE_REJECTED` → UnsupportedMediaTypeException (415)
+ * - `NOT_MULTIPART`, `FILE_REJECTED`, `UNSUPPORTED_TRANSFER_ENCODING` (status 415) → UnsupportedMediaTypeException (415)
  * - malformed bodies (status 400: boundary, delimiter, header, disposition, unexpected end) → BadRequestException (400)
  * - `TIMEOUT` → RequestTimeoutException (408)
  * - the 500s (STALLED, PART_CONSUMED ...), server-side faults → InternalServerErrorException, with a generic message
@@ -46,7 +46,7 @@ export function toHttpException(error: unknown): unknown {
   const options = { cause: error };
   const { code, status } = error;
   if (code.startsWith('LIMIT_')) return new PayloadTooLargeException(body(error, 413, 'Payload Too Large'), options);
-  if (code === 'NOT_MULTIPART' || code === 'FILE_REJECTED') return new UnsupportedMediaTypeException(body(error, 415, 'Unsupported Media Type'), options);
+  if (status === 415) return new UnsupportedMediaTypeException(body(error, 415, 'Unsupported Media Type'), options);
   if (code === 'TIMEOUT') return new RequestTimeoutException(body(error, 408, 'Request Timeout'), options);
   if (status === 400) return new BadRequestException(body(error, 400, 'Bad Request'), options);
   if (status >= 500) {

@@ -176,6 +176,12 @@ export function step(state: ParserState, chunk: Uint8Array): ParserState {
       }
       case CLOSE_DASH:
         if (input[at] !== HYPHEN) return fail(state, 'MALFORMED_DELIMITER', 'A delimiter is followed by a single "-".');
+        // No part, yet bytes before the closing delimiter: the opening boundary line is missing or
+        // misspelled, and answering an empty form would drop the client's data without a word.
+        // `--b--` alone (no preamble) stays the empty form.
+        if (state.parts === 0 && state.preambleBytes > 0) {
+          return fail(state, 'MALFORMED_PREAMBLE', `The closing delimiter follows ${state.preambleBytes} bytes of preamble and no part: the body's opening boundary line is missing or misspelled.`);
+        }
         state.state = DONE;
         state.events.push({ type: EVENT_END });
         return state;
@@ -200,7 +206,7 @@ export function step(state: ParserState, chunk: Uint8Array): ParserState {
   if (input.length < chunk.length && state.state < DONE) {
     const { bodySize } = state.config.limits;
     // Name the part being read, as every limit error does: its head once read, else its index.
-    const partIndex = state.part?.index ?? (state.state === HEADERS ? state.parts : undefined);
+    const partIndex = openPartIndex(state);
     return fail(state, 'LIMIT_BODY_SIZE', `The body is larger than limits.bodySize (${bodySize} bytes).`, bodySize, true, partIndex);
   }
   return state;
@@ -213,9 +219,18 @@ export function step(state: ParserState, chunk: Uint8Array): ParserState {
 export function finish(state: ParserState): ParserState {
   state.events = [];
   if (state.state >= DONE) return state;
-  return fail(state, 'UNEXPECTED_END', state.part === undefined
+  const partIndex = openPartIndex(state);
+  return fail(state, 'UNEXPECTED_END', partIndex === undefined
     ? 'The body ended before its closing delimiter.'
-    : `The body ended inside part ${state.part.index}, before its closing delimiter.`);
+    : `The body ended inside part ${partIndex}, before its closing delimiter.`, undefined, true, partIndex);
+}
+
+/**
+ * The index of the part being read: its bytes, or its header block (whose name is not known yet).
+ * @returns the index, or undefined before the first part and between a delimiter and the next block.
+ */
+export function openPartIndex(state: ParserState): number | undefined {
+  return state.part?.index ?? (state.state === HEADERS ? state.parts : undefined);
 }
 
 /** True once the closing delimiter has been read or an error emitted. */
