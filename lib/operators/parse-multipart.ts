@@ -41,6 +41,14 @@ export interface ParseOptions {
    * STALLED (a part nobody reads or discards). Default 30000.
    */
   readonly stallTimeout?: number;
+  /**
+   * Decode parts sent with `Content-Transfer-Encoding: base64` or `quoted-printable` as they stream
+   * (RFC 2045 §6; RFC 7578 §4.7 deprecates the header, but senders built on mail code write it).
+   * `7bit`, `8bit` and `binary` pass through; any other value is UNSUPPORTED_TRANSFER_ENCODING; bytes
+   * the encoding does not allow are MALFORMED_TRANSFER_ENCODING. Limits count decoded bytes; `headers`
+   * still show the header as sent. Default false: every part's bytes exactly as sent.
+   */
+  readonly decodeTransferEncoding?: boolean;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -76,6 +84,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         isFormData: type.subtype === 'form-data',
         preservePath: options.preservePath === true,
         defParamCharset: options.defParamCharset ?? 'utf8',
+        decodesTransferEncoding: options.decodeTransferEncoding === true,
       });
       const backpressure = options.backpressure ?? backpressureOf(source);
       const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;

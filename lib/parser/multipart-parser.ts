@@ -12,6 +12,7 @@ import { HeaderBlockError, parseHeaderBlock } from './header-block.js';
 import type { ResolvedLimits } from './limits.js';
 import { isPartHeadError, readPartHead, type PartHead } from './part-head.js';
 import { decodeHeaderText, utf8Length, type HeaderCharset } from './text-decoding.js';
+import { createTransferDecoder, resolveTransferEncoding, type TransferDecoder } from './transfer-decoding.js';
 
 /** A part begins; its headers have been read. */
 export const EVENT_PART_START = 0;
@@ -41,6 +42,8 @@ export interface ParserConfig {
   readonly preservePath: boolean;
   /** How header bytes are read: UTF-8 (browsers) or latin1 (busboy's default). */
   readonly defParamCharset: HeaderCharset;
+  /** Decode base64 and quoted-printable parts (Content-Transfer-Encoding); refuse unknown encodings. */
+  readonly decodesTransferEncoding?: boolean;
   /** Use the portable search even on Node (for tests). */
   readonly usesPortableSearch?: boolean;
 }
@@ -100,9 +103,11 @@ export interface ParserState {
   fields: number;
   /** The current part, to name it in errors. */
   part: PartHead | undefined;
-  /** Bytes of the current part so far, and the limit that applies to it. */
+  /** Bytes of the current part so far (decoded, when it is), and the limit that applies to it. */
   partBytes: number;
   partLimit: number;
+  /** Decodes the current part's Content-Transfer-Encoding; undefined for bytes as sent. */
+  decoder: TransferDecoder | undefined;
   readonly config: ParserConfig;
 }
 
@@ -136,6 +141,7 @@ export function createParserState(boundary: string, config: ParserConfig): Parse
     part: undefined,
     partBytes: 0,
     partLimit: 0,
+    decoder: undefined,
     config,
   };
 }
@@ -337,6 +343,13 @@ function emitBytes(state: ParserState, data: Uint8Array): boolean {
     }
     return true;
   }
+  if (state.decoder === undefined) return emitData(state, data);
+  const decoded = state.decoder.decode(data);
+  if (decoded === undefined) return failDecoding(state);
+  return decoded.length === 0 || emitData(state, decoded);
+}
+
+function emitData(state: ParserState, data: Uint8Array): boolean {
   state.partBytes += data.length;
   if (state.partBytes > state.partLimit) {
     const isFile = state.part?.filename !== undefined;
@@ -347,8 +360,24 @@ function emitBytes(state: ParserState, data: Uint8Array): boolean {
   return true;
 }
 
+function failDecoding(state: ParserState): false {
+  const encoding = state.part?.headers['content-transfer-encoding'] ?? '';
+  fail(state, 'MALFORMED_TRANSFER_ENCODING', `Part ${state.part?.index ?? ''} is not valid ${encoding}: ${state.decoder!.reason}.`);
+  return false;
+}
+
 function endOfPart(state: ParserState, at: number): number {
   if (state.state === BODY) {
+    const decoder = state.decoder;
+    if (decoder !== undefined) {
+      const tail = decoder.finish();
+      if (tail === undefined) {
+        failDecoding(state);
+        return at;
+      }
+      if (tail.length > 0 && !emitData(state, tail)) return at;
+      state.decoder = undefined;
+    }
     state.events.push({ type: EVENT_PART_END });
     state.part = undefined;
   }
@@ -450,10 +479,24 @@ function startPart(state: ParserState, bytes: Uint8Array, start: number, end: nu
   if (head.name.length * 3 > limits.fieldNameSize && utf8Length(head.name) > limits.fieldNameSize) {
     return failPart(state, 'LIMIT_FIELD_NAME_SIZE', limits.fieldNameSize);
   }
+  if (config.decodesTransferEncoding === true && !startDecoding(state, head)) return false;
   state.partBytes = 0;
   state.partLimit = isFile ? limits.fileSize : limits.fieldSize;
   state.state = BODY;
   state.events.push({ type: EVENT_PART_START, part: head });
+  return true;
+}
+
+// The part's Content-Transfer-Encoding decides its decoder (RFC 2045 §6.1); none means bytes as sent.
+function startDecoding(state: ParserState, head: PartHead): boolean {
+  const value = head.headers['content-transfer-encoding'];
+  if (value === undefined) return true;
+  const encoding = resolveTransferEncoding(value);
+  if (encoding === undefined) {
+    fail(state, 'UNSUPPORTED_TRANSFER_ENCODING', `Part ${head.index} has Content-Transfer-Encoding ${JSON.stringify(value.slice(0, 60))}; only 7bit, 8bit, binary, base64 and quoted-printable are understood.`);
+    return false;
+  }
+  if (encoding !== 'identity') state.decoder = createTransferDecoder(encoding);
   return true;
 }
 

@@ -25,7 +25,8 @@ import {
   smallLimits,
   type EncodedForm,
 } from '../support/arbitraries';
-import { formBody, type FormPart } from '../support/form-body';
+import { formBody, partHead, type FormPart } from '../support/form-body';
+import { encodeBase64, encodeQuotedPrintable } from '../support/transfer-encoders';
 
 interface OutcomePart {
   readonly name: string;
@@ -41,11 +42,11 @@ type Outcome = { readonly parts: readonly OutcomePart[] } | { readonly error: un
  * `from(array)` source emits within the subscribe call, so the parse has completed or errored when
  * it returns; undefined means it hung.
  */
-function parseNow(chunks: readonly Uint8Array[], contentType: string): Outcome {
+function parseNow(chunks: readonly Uint8Array[], contentType: string, decodeTransferEncoding = false): Outcome {
   let outcome: Outcome;
   from(chunks)
     .pipe(
-      parseMultipart(contentType, { preservePath: true }),
+      parseMultipart(contentType, { preservePath: true, decodeTransferEncoding }),
       concatMap((part) => part.body$.pipe(toArray(), map((data) => ({ name: part.name, filename: part.filename, contentType: part.contentType, data: Buffer.concat(data) })))),
       toArray(),
     )
@@ -54,11 +55,12 @@ function parseNow(chunks: readonly Uint8Array[], contentType: string): Outcome {
 }
 
 /**
- * The codes a parse can end in. `from(array)` never fails, so a SOURCE_ERROR would be a throw
- * inside the parser: parseMultipart reports whatever errors its scan as the source's failure.
+ * The codes a parse can end in. `from(array)` never fails, so neither SOURCE_ERROR nor INTERNAL (a
+ * throw inside the library) may appear.
  */
 const PARSE_ERROR_CODES: readonly MultipartErrorCode[] = [
-  'NOT_MULTIPART', 'MISSING_BOUNDARY', 'INVALID_BOUNDARY', 'MALFORMED_DELIMITER', 'MALFORMED_HEADER', 'INVALID_CONTENT_DISPOSITION', 'UNEXPECTED_END',
+  'NOT_MULTIPART', 'MISSING_BOUNDARY', 'INVALID_BOUNDARY', 'MALFORMED_DELIMITER', 'MALFORMED_HEADER', 'MALFORMED_PREAMBLE', 'INVALID_CONTENT_DISPOSITION', 'UNEXPECTED_END',
+  'MALFORMED_TRANSFER_ENCODING', 'UNSUPPORTED_TRANSFER_ENCODING',
   'LIMIT_PARTS', 'LIMIT_FILES', 'LIMIT_FIELDS', 'LIMIT_FILE_SIZE', 'LIMIT_FIELD_SIZE', 'LIMIT_FIELD_NAME_SIZE', 'LIMIT_HEADER_SIZE', 'LIMIT_HEADER_PAIRS',
   'LIMIT_PREAMBLE_SIZE', 'LIMIT_BODY_SIZE',
 ];
@@ -172,6 +174,21 @@ const anyBody = (value: string): fc.Arbitrary<Buffer> => {
   );
 };
 
+/** A form whose parts are sent base64, quoted-printable, 8bit or plain, with the header that says so. */
+const transferEncodedForm = boundary.chain((value) =>
+  fc.array(fc.tuple(formPart(value), fc.constantFrom('base64', 'quoted-printable', '8bit', undefined)), { minLength: 1, maxLength: 4 }).map((entries) => {
+    const pieces: Buffer[] = [];
+    for (const [part, encoding] of entries) {
+      const data = Buffer.from(part.data);
+      const text = encoding === 'base64' ? encodeBase64(data) : encoding === 'quoted-printable' ? encodeQuotedPrintable(data) : data;
+      const head = partHead(part, value).replace(/\r\n\r\n$/, encoding === undefined ? '\r\n\r\n' : `\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`);
+      pieces.push(Buffer.from(head), Buffer.from(text), Buffer.from('\r\n'));
+    }
+    pieces.push(Buffer.from(`--${value}--\r\n`));
+    return { body: Buffer.concat(pieces), contentType: `multipart/form-data; boundary="${value}"`, parts: entries.map(([part]) => part) };
+  }),
+);
+
 /** A Content-Type for any body: form-data, another subtype, a bare boundary, or not multipart at all. */
 const anyContentType = (value: string): fc.Arbitrary<string> =>
   fc.oneof(contentTypeFor('form-data', value), contentTypeFor('mixed', value), fc.constant(value), fc.constantFrom('text/plain', 'multipart/form-data'));
@@ -251,12 +268,37 @@ describe('parse properties', () => {
     });
   });
 
+  describe('any form with base64 and quoted-printable parts, decoded', () => {
+    it('should parse to exactly the bytes that were encoded under any chunking', () => {
+      fc.assert(
+        fc.property(transferEncodedForm, chunking, (form, how) => {
+          expect(parseNow(cut(form.body, how), form.contentType, true)).toEqual({ parts: expectedParts(form.parts) });
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+
   describe('any bytes', () => {
     it('should end random bytes in parts or a MultipartError, synchronously', () => {
       const input = boundary.chain((value) => fc.tuple(anyBody(value), anyContentType(value), chunking));
       fc.assert(
         fc.property(input, ([body, contentType, how]) => {
           expectPartsOrParseError(parseNow(cut(body, how), contentType));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('should end random and mutated bodies with transfer-encoded parts in parts or a MultipartError when decoding them', () => {
+      const input = fc.oneof(
+        transferEncodedForm.map((form) => [form.body, form.contentType] as const),
+        fc.tuple(transferEncodedForm, mutations).map(([form, changes]) => [mutate(form.body, changes), form.contentType] as const),
+        boundary.chain((value) => fc.tuple(anyBody(value), contentTypeFor('form-data', value))),
+      );
+      fc.assert(
+        fc.property(input, chunking, ([body, contentType], how) => {
+          expectPartsOrParseError(parseNow(cut(body, how), contentType, true));
         }),
         { numRuns: 1000 },
       );

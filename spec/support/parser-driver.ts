@@ -32,6 +32,7 @@ export interface Options {
   readonly preservePath?: boolean;
   readonly defParamCharset?: HeaderCharset;
   readonly usesPortableSearch?: boolean;
+  readonly decodesTransferEncoding?: boolean;
 }
 
 export interface ParsedPart {
@@ -61,6 +62,7 @@ export function createState(options: Options = {}): ParserState {
     preservePath: options.preservePath ?? false,
     defParamCharset: options.defParamCharset ?? 'utf8',
     usesPortableSearch: options.usesPortableSearch ?? false,
+    decodesTransferEncoding: options.decodesTransferEncoding ?? false,
   });
 }
 
