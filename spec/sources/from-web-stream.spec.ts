@@ -119,7 +119,7 @@ describe('fromWebStream', () => {
       expect(error).toMatchObject({ code: 'UNEXPECTED_END', status: 400, partIndex: 1 });
     });
 
-    it('should error with UNEXPECTED_END, carrying the cause, when the server cuts the connection mid-body', async () => {
+    it('should error with UNEXPECTED_END, carrying the cause and naming the open part, when the server cuts the connection mid-body', async () => {
       const response = await fetchRoute('/cut', async (res) => {
         res.writeHead(200, { 'content-type': CONTENT_TYPE });
         await send(res, body.subarray(0, 50_000));
@@ -127,7 +127,7 @@ describe('fromWebStream', () => {
       });
       const error = await collectParts(fromWebStream(response.body!), CONTENT_TYPE).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MultipartError);
-      expect(error).toMatchObject({ code: 'UNEXPECTED_END', status: 400 });
+      expect(error).toMatchObject({ code: 'UNEXPECTED_END', status: 400, partIndex: 1, fieldName: 'f', filename: 'f.bin' });
       // fetch's own error (its class comes from Node's realm, not the test's, so no instanceof).
       expect((error as Error).cause).toHaveProperty('message', 'terminated');
     });
@@ -203,14 +203,14 @@ describe('fromWebStream', () => {
       ]);
     });
 
-    it('should error with UNEXPECTED_END when the client goes away mid-body', async () => {
+    it('should error with UNEXPECTED_END naming the open part when the client goes away mid-body', async () => {
       let client: ClientRequest | undefined;
       const failure = uploads.next((req) =>
         collectParts(fromWebStream(webBody(req)).pipe(tap(() => client!.destroy())), CONTENT_TYPE),
       ).catch((error: unknown) => error);
       client = openUpload(uploads.port, CONTENT_TYPE, Buffer.concat([Buffer.from(partHead({ name: 'f', filename: 'f.bin' })), Buffer.alloc(10_000, 1)]));
       expect(await failure).toBeInstanceOf(MultipartError);
-      expect(await failure).toMatchObject({ code: 'UNEXPECTED_END', status: 400 });
+      expect(await failure).toMatchObject({ code: 'UNEXPECTED_END', status: 400, partIndex: 0, fieldName: 'f', filename: 'f.bin' });
     });
   });
 
