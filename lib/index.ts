@@ -2,9 +2,10 @@ export { MultipartError, MULTIPART_ERROR_CODES, type MultipartErrorCode, type Mu
 export { DEFAULT_LIMITS, type Limits } from './parser/limits.js';
 export { parseMultipart, type ParseOptions } from './operators/parse-multipart.js';
 export type { Part } from './operators/part.js';
-export { withBackpressure, type Backpressure } from './operators/backpressure.js';
+export { withBackpressure, backpressureOf, type Backpressure } from './operators/backpressure.js';
 export { fromReadable } from './sources/from-readable.js';
 export { fromWebStream } from './sources/from-web-stream.js';
+export { fromAsyncIterable, type ChunkIterable } from './sources/from-async-iterable.js';
 export { multipart } from './sources/multipart.js';
 export { storeParts, type StoreOptions, type StoredPart, type StoredFilePart, type StoredField, type AcceptInfo, type FileStartInfo, type RetryPolicy, type StoreProgress } from './operators/store-parts.js';
 export type { FileStorage, FileWriter, FileInfo, StoredFile, ByteRange, Checksum } from './storage/file-storage.js';

@@ -179,6 +179,8 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
               break;
             }
             case EVENT_END:
+              // The rest is epilogue: a source that can read and drop it does, instead of aborting.
+              backpressure?.finish?.();
               stop();
               return subscriber.complete();
             case EVENT_ERROR:
