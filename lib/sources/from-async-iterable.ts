@@ -49,7 +49,9 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
   // Pulls again after a pause; set while a subscription is open.
   let restart: (() => void) | undefined;
   const source = new Observable<Uint8Array>((subscriber) => {
-    if (isConsumed) {
+    // A Node Readable says whether someone else has read from it already: what is left is not the body.
+    const stream = iterable as Partial<{ readableDidRead: boolean; readableEnded: boolean }>;
+    if (isConsumed || stream.readableDidRead === true || stream.readableEnded === true) {
       subscriber.error(new MultipartError('SOURCE_CONSUMED', { message: 'This iterable was already read; its chunks cannot be read twice.' }));
       return;
     }

@@ -98,6 +98,12 @@ describe('fromAsyncIterable', () => {
       expect(pulls).toBe(pullsAfterFirst);
     });
 
+    it('should refuse with SOURCE_CONSUMED a stream another reader has begun to read', async () => {
+      const stream = Readable.from(chunkBySizes(body, [1000]), { objectMode: false });
+      stream.read(10);
+      expect(await lastValueFrom(fromAsyncIterable(stream)).catch((e: unknown) => e)).toMatchObject({ code: 'SOURCE_CONSUMED' });
+    });
+
     it('should error with SOURCE_ERROR, the thrown error as its cause, when the iterator throws', async () => {
       const failure = new Error('disk gone');
       async function* failing(): AsyncGenerator<Buffer> {
