@@ -228,14 +228,14 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         try {
           dispatch(events ?? finish(state).events);
         } catch (error) {
-          if (!isStopped) fail(nameOpenPart(toInternalError(error, 'handing out parts'), state, current));
+          if (!isStopped) fail(nameOpenPart(toInternalError(error, 'handing out parts'), state));
         }
       };
 
       source.pipe(scan(stepChunk, state), takeUntil(stopped$)).subscribe({
         next: (parser) => dispatchSafely(parser.events),
         error: (error: unknown) => {
-          if (!isStopped) fail(nameOpenPart(toMultipartError(error), state, current));
+          if (!isStopped) fail(nameOpenPart(toMultipartError(error), state));
         },
         complete: () => {
           if (!isStopped) dispatchSafely(undefined);
@@ -268,18 +268,19 @@ function toInternalError(error: unknown, what: string): MultipartError {
  * A source's error with the part it cut named: a client that aborts mid-file is reported like a body
  * that ends early, with the part's index, field name and filename.
  */
-function nameOpenPart(error: MultipartError, state: ParserState, part: PartStream | undefined): MultipartError {
+function nameOpenPart(error: MultipartError, state: ParserState): MultipartError {
   const partIndex = openPartIndex(state);
   if (error.partIndex !== undefined || partIndex === undefined) return error;
-  const named = part?.index === partIndex ? part : undefined;
-  const where = named === undefined
+  // The part's head, once its header block was read; before that only its index is known.
+  const head = state.part;
+  const where = head === undefined
     ? `part ${partIndex}`
-    : `part ${partIndex} (${named.filename === undefined ? 'field' : `file ${JSON.stringify(named.filename)} in field`} ${JSON.stringify(named.name)})`;
+    : `part ${partIndex} (${head.filename === undefined ? 'field' : `file ${JSON.stringify(head.filename)} in field`} ${JSON.stringify(head.name)})`;
   return new MultipartError(error.code, {
     message: `${error.message} It was reading ${where}.`,
     partIndex,
-    ...(named === undefined ? {} : { fieldName: named.name }),
-    ...(named?.filename === undefined ? {} : { filename: named.filename }),
+    ...(head === undefined ? {} : { fieldName: head.name }),
+    ...(head?.filename === undefined ? {} : { filename: head.filename }),
     ...(error.limit === undefined ? {} : { limit: error.limit }),
     ...(error.cause === undefined ? {} : { cause: error.cause }),
   });
