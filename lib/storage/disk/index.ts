@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { clipRange, emptyStream } from '../byte-range.js';
 import { checksumOf, ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -106,7 +107,9 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
-      return createReadStream(file.location, range === undefined ? {} : { start: range.start, end: range.end });
+      if (range === undefined) return createReadStream(file.location);
+      const within = clipRange(range, file.size);
+      return within === undefined ? emptyStream() : createReadStream(file.location, { start: within.start, end: within.end });
     },
     async remove(id: string): Promise<void> {
       const path = pathOf(id);

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId, type Db, type GridFSBucketWriteStream } from 'mongodb';
+import { clipRange, emptyStream } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, storedFileOf } from '../stored-file.js';
@@ -179,8 +180,10 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
       const oid = new ObjectId(id);
-      // The driver's `end` is exclusive and may not pass the file's length.
-      return bucket.openDownloadStream(oid, range === undefined ? {} : { start: range.start, end: Math.min(range.end + 1, file.size) });
+      const within = range === undefined ? undefined : clipRange(range, file.size);
+      if (range !== undefined && within === undefined) return emptyStream();
+      // The driver's `end` is exclusive (and may not pass the file's length: clipped above).
+      return bucket.openDownloadStream(oid, within === undefined ? {} : { start: within.start, end: within.end + 1 });
     },
   };
 }
