@@ -23,6 +23,14 @@ async function inspect(db: Db, bucketName = 'fs'): Promise<string[]> {
   ].sort();
 }
 
+/** Polls `check` every 10 ms until it holds; fails after 10 s (a state the server shows only when asked). */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await check()); tries++) {
+    if (tries === 1000) throw new Error('the condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function describeServer(mongo: MongoUnderTest): string {
   const timing = mongo.startMs === undefined ? '' : `package loaded in ${mongo.loadMs} ms, server started in ${mongo.startMs} ms, `;
   return `${mongo.kind}: ${timing}client connected after ${mongo.readyMs} ms`;
@@ -106,6 +114,32 @@ describe('createGridFSStorage', () => {
     expect((await readAll(await storage.open(file.id, { start: 2400, end: 9999 }))).equals(bytes.subarray(2400))).toBe(true);
     await storage.remove(file.id);
     expect(await inspect(mongo.db, 'uploads')).toEqual([]);
+  });
+
+  // The driver's read stream closes its cursor at its end or in abort(), not in destroy(), which is
+  // what pipeline calls when an HTTP client leaves mid-download. 16 KiB chunks: the driver's first
+  // batch holds 101 of the file's 256, so the server keeps a cursor for the rest.
+  itWithOwnServer.each([
+    ['the whole file', undefined],
+    ['a range', { start: 100_000, end: 4 * MiB - 100_000 }],
+  ])('should close the server cursor when a read of %s is destroyed mid-file', async (_what, range) => {
+    const storage = createGridFSStorage({ db: mongo.db, chunkSizeBytes: 16 * 1024 });
+    const file = await storeBytes(storage, randomBytes(4 * MiB), MiB);
+    const stream = await storage.open(file.id, range);
+    await new Promise((resolve) => stream.once('data', resolve));
+    expect(await mongo.openCursors!()).toBe(1);
+    stream.destroy();
+    await waitFor(async () => (await mongo.openCursors!()) === 0);
+    await storage.remove(file.id);
+  });
+
+  itWithOwnServer('should leave no server cursor behind a read that ran to its end', async () => {
+    const storage = createGridFSStorage({ db: mongo.db, chunkSizeBytes: 16 * 1024 });
+    const bytes = randomBytes(4 * MiB);
+    const file = await storeBytes(storage, bytes, MiB);
+    expect((await readAll(await storage.open(file.id))).equals(bytes)).toBe(true);
+    expect(await mongo.openCursors!()).toBe(0);
+    await storage.remove(file.id);
   });
 
   it('should abort after several MiB, leaving no files document and no chunks', async () => {

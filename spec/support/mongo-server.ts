@@ -20,6 +20,8 @@ export interface MongoUnderTest {
   /** CongoDB only: freezes (SIGSTOP) and thaws (SIGCONT) the server process, a stalled server. */
   readonly pause?: (() => void) | undefined;
   readonly resume?: (() => void) | undefined;
+  /** CongoDB only: how many cursors the server holds open (a killed or exhausted one is gone). */
+  readonly openCursors?: (() => Promise<number>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,11 +44,14 @@ export async function startMongo(dbName: string): Promise<MongoUnderTest> {
       },
     };
   }
-  const child = spawn(process.execPath, [join(__dirname, 'servers', 'congo.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(__dirname, 'servers', 'congo.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Answers to "CURSORS", in the order they were asked.
+  const cursorAnswers: ((count: number) => void)[] = [];
   const [port, loadMs, startMs] = await new Promise<number[]>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`CongoDB exited with ${code} before it started`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.startsWith('PORT ')) resolve(line.slice(5).split(' ').map(Number));
+      if (line.startsWith('CURSORS ')) cursorAnswers.shift()?.(Number(line.slice(8)));
     });
   });
   const uri = `mongodb://127.0.0.1:${port}`;
@@ -64,6 +69,11 @@ export async function startMongo(dbName: string): Promise<MongoUnderTest> {
     readyMs: Date.now() - started,
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
+    openCursors: () =>
+      new Promise<number>((resolve) => {
+        cursorAnswers.push(resolve);
+        child.stdin!.write('CURSORS\n');
+      }),
     stop: async () => {
       // A paused server (a test that failed mid-way) would answer neither the client nor SIGTERM.
       child.kill('SIGCONT');

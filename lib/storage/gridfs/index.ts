@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { GridFSBucket, ObjectId, type Db, type GridFSBucketWriteStream } from 'mongodb';
+import { GridFSBucket, ObjectId, type Db, type GridFSBucketReadStream, type GridFSBucketWriteStream } from 'mongodb';
 import { clipRange, emptyStream } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
@@ -43,6 +43,20 @@ interface FileDocument {
 }
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
+
+/**
+ * The driver's read stream, made to close its cursor when it is destroyed before its end. The
+ * driver closes it only at the end or in `abort()`; `destroy()`, which `pipeline` calls when an HTTP
+ * client leaves mid-download, would leave the cursor open on the server (until its idle timeout,
+ * 10 minutes on mongod) for a file of more chunks than the first batch holds.
+ */
+function releasingCursor(stream: GridFSBucketReadStream): GridFSBucketReadStream {
+  stream.once('close', () => {
+    // abort() on a destroyed stream only kills the cursor (none yet: nothing to kill).
+    if (!stream.readableEnded) stream.abort().catch(() => undefined);
+  });
+  return stream;
+}
 
 /**
  * Whether a files document is one of ours, whole: marked `complete`, or, as versions before the
@@ -183,7 +197,7 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
       const within = range === undefined ? undefined : clipRange(range, file.size);
       if (range !== undefined && within === undefined) return emptyStream();
       // The driver's `end` is exclusive (and may not pass the file's length: clipped above).
-      return bucket.openDownloadStream(oid, within === undefined ? {} : { start: within.start, end: within.end + 1 });
+      return releasingCursor(bucket.openDownloadStream(oid, within === undefined ? {} : { start: within.start, end: within.end + 1 }));
     },
   };
 }
