@@ -66,7 +66,13 @@ export interface FileStorage<Id = string> {
   create(info: FileInfo): Promise<FileWriter<Id>>;
   /** What was stored under `id`, or undefined when there is no such file. */
   stat(id: Id): Promise<StoredFile<Id> | undefined>;
-  /** The file's bytes, from `start` to `end` inclusive when given; rejects when there is no such file. */
+  /**
+   * The file's bytes, from `start` to `end` inclusive when given: an end past the file is read as
+   * its last byte, a start at or past the end reads no byte, and a range that is not one (a bound
+   * not a whole number >= 0, an end before the start) rejects with a RangeError whose `code` is
+   * 'ERR_OUT_OF_RANGE'. Rejects when there is no such file. Destroying the stream before its end
+   * releases what it holds (file descriptor, connection, cursor).
+   */
   open(id: Id, range?: ByteRange): Promise<Readable>;
   /** Removes a stored file; resolves also when it is already gone. */
   remove(id: Id): Promise<void>;
