@@ -81,12 +81,28 @@ async function createGridFS(env) {
   await client.connect();
   // The database named in the URI's path, else 'rx-multipart'.
   const db = client.db(new URL(uri).pathname.slice(1) || 'rx-multipart');
+  const chunkSizeBytes = chunkSize(env);
   return {
-    storage: createGridFSStorage({ db, checksum: CHECKSUM }),
+    storage: createGridFSStorage({ db, checksum: CHECKSUM, ...(chunkSizeBytes === undefined ? {} : { chunkSizeBytes }) }),
     description: `gridfs ${db.databaseName}`,
     parseId: (id) => (ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? id : undefined),
     close: async () => client.close(),
   };
+}
+
+/**
+ * GRIDFS_CHUNK_SIZE, or undefined for the driver's 255 KiB. The driver reads a file's chunks 101 at
+ * a time: a server that does not cut a reply at 16 MiB as mongod does (the in-memory servers some
+ * tests use) needs chunks under 162 KiB to serve files past 16 MiB.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {number | undefined}
+ */
+function chunkSize(env) {
+  const text = env.GRIDFS_CHUNK_SIZE;
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`GRIDFS_CHUNK_SIZE must be a whole number of bytes > 0, not ${JSON.stringify(text)}`);
+  return value;
 }
 
 /**
