@@ -12,6 +12,8 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aw
 export interface S3UnderTest {
   readonly client: S3Client;
   readonly bucket: string;
+  /** `http://127.0.0.1:<port>`: where another process (the demo) reaches the server. */
+  readonly endpoint: string;
   /** Where fauxqs keeps objects (`buckets/<bucket>/objects`) and upload parts (`_multipart/<uploadId>/parts`). */
   readonly directory: string;
   /** Milliseconds to load the package in the child and to start the server, as the child measured them. */
@@ -40,8 +42,9 @@ export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
     child.kill('SIGTERM');
     throw new Error(`fauxqs listens on ${host}, not on loopback only`);
   }
+  const endpoint = `http://127.0.0.1:${Number(port)}`;
   const client = new S3Client({
-    endpoint: `http://127.0.0.1:${Number(port)}`,
+    endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
@@ -51,6 +54,7 @@ export async function startS3(bucket = 'uploads'): Promise<S3UnderTest> {
   return {
     client,
     bucket,
+    endpoint,
     directory,
     loadMs: Number(loadMs),
     startMs: Number(startMs),
