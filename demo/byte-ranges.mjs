@@ -80,6 +80,9 @@ export function parseRange(value, size) {
  * @param {readonly ByteRange[]} ranges satisfiable ranges, as parseRange gives them.
  * @param {number} maxGap bytes of gap worth sending rather than starting a new part.
  * @returns {ByteRange[]} disjoint ranges in ascending order.
+ * @example
+ * coalesceRanges([{ start: 500, end: 599 }, { start: 0, end: 99 }, { start: 50, end: 149 }], 80);
+ * // [{ start: 0, end: 149 }, { start: 500, end: 599 }]
  */
 export function coalesceRanges(ranges, maxGap) {
   const sorted = [...ranges].sort((a, b) => a.start - b.start);

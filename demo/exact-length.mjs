@@ -22,6 +22,9 @@ export class LengthMismatch extends Error {
  * @param {number} length the announced Content-Length.
  * @param {(bytes: number) => void} onBytes told the size of each chunk passed on (the log's figures).
  * @returns {Transform}
+ * @example
+ * res.writeHead(200, { 'Content-Length': String(file.size) });
+ * await pipeline(await storage.open(id), expectLength(file.size, () => {}), res);
  */
 export function expectLength(length, onBytes) {
   let seen = 0;

@@ -24,6 +24,9 @@ const SEPARATORS = /[ \t,]*/y;
  * @param {import('node:http').IncomingHttpHeaders} headers the request's.
  * @param {string} etag the file's strong ETag, with its quotes.
  * @returns {'proceed' | 304 | 412}
+ * @example
+ * evaluatePreconditions({ 'if-none-match': 'W/"abc", "def"' }, '"abc"'); // 304
+ * evaluatePreconditions({ 'if-match': 'W/"abc"' }, '"abc"');              // 412
  */
 export function evaluatePreconditions(headers, etag) {
   const current = { isWeak: false, opaque: etag };
@@ -51,6 +54,9 @@ export function evaluatePreconditions(headers, etag) {
  * @param {string | undefined} ifRange the If-Range header.
  * @param {string} etag the file's strong ETag, with its quotes.
  * @returns {boolean}
+ * @example
+ * isRangeCurrent('"abc"', '"abc"');   // true
+ * isRangeCurrent('W/"abc"', '"abc"'); // false
  */
 export function isRangeCurrent(ifRange, etag) {
   if (ifRange === undefined) return true;

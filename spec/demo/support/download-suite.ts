@@ -57,7 +57,9 @@ export function describeDownloads(name: string, start: () => Promise<DemoUnderTe
       scratch = mkdtempSync(join(tmpdir(), 'rx-demo-downloads-'));
       bytes = randomBytes(SIZE);
       largeBytes = randomBytes(LARGE_SIZE);
-      [id, emptyId, largeId] = await upload(bytes, Buffer.alloc(0), largeBytes);
+      const ids = await upload(bytes, Buffer.alloc(0), largeBytes);
+      expect(ids).toHaveLength(3);
+      [id, emptyId, largeId] = ids as [string, string, string];
       etag = `"${sha256(bytes)}"`;
     });
     afterAll(async () => {
