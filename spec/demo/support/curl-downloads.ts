@@ -29,9 +29,10 @@ export function curlDownload(args: readonly string[], output: string): Promise<C
 
 /**
  * Starts a download of `url` into `output` at 1 MiB/s and kills curl (SIGKILL, as a crash or a lost
- * network would end it) once `output` holds at least `bytes`. `whileRunning`, if given, runs after
- * that many bytes arrived and before the kill, while the transfer is still going. `args` go to
- * curl before the URL (e.g. `-r`).
+ * network would end it) once `output` holds at least `bytes`. In between, curl is stopped (SIGSTOP)
+ * and `whileRunning`, if given, runs: the transfer is still open but nothing reads it, so the
+ * server's buffers fill and it stops reading from its storage, as with a client on a slow link.
+ * `args` go to curl before the URL (e.g. `-r`).
  * @returns how many bytes `output` holds.
  */
 export async function cutDownload(url: string, output: string, bytes: number, whileRunning?: () => Promise<void>, args: readonly string[] = []): Promise<number> {
@@ -42,6 +43,7 @@ export async function cutDownload(url: string, output: string, bytes: number, wh
   try {
     await waitUntil(`curl wrote ${bytes} bytes`, () => child.exitCode !== null || (existsSync(output) && statSync(output).size >= bytes));
     if (child.exitCode !== null) throw new Error(`curl ended (code ${child.exitCode}) before it was cut`);
+    child.kill('SIGSTOP');
     await whileRunning?.();
   } finally {
     child.kill('SIGKILL');
