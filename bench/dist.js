@@ -17,17 +17,41 @@ function cjsDir() {
   return process.env[ENV] || path.join(ROOT, 'dist', 'cjs');
 }
 
-/** Copies dist/cjs to a snapshot for this run, checks it loads, and points children at it. */
-function snapshotDist() {
-  const source = path.join(ROOT, 'dist', 'cjs');
-  const target = path.join(ROOT, 'node_modules', '.cache', 'rx-multipart-bench', String(process.pid), 'cjs');
-  fs.rmSync(path.dirname(target), { recursive: true, force: true });
-  fs.cpSync(source, target, { recursive: true });
-  // A build running elsewhere may have left dist/ half written: fail now, not in the 20th child.
-  require(path.join(target, 'index.js'));
-  process.env[ENV] = target;
-  process.on('exit', () => fs.rmSync(path.dirname(target), { recursive: true, force: true }));
-  return target;
+/** This run's private folder under node_modules/.cache/, emptied now and removed at exit. */
+function makeSnapshotFolder() {
+  const folder = path.join(ROOT, 'node_modules', '.cache', 'rx-multipart-bench', String(process.pid));
+  fs.rmSync(folder, { recursive: true, force: true });
+  process.on('exit', () => fs.rmSync(folder, { recursive: true, force: true }));
+  return folder;
 }
 
-module.exports = { cjsDir, snapshotDist };
+/** Points children at a CommonJS build, once it loads: a build running elsewhere may have left dist/ half written. */
+function useCjs(cjs) {
+  require(path.join(cjs, 'index.js'));
+  process.env[ENV] = cjs;
+  return cjs;
+}
+
+/** Copies dist/cjs to a snapshot for this run, checks it loads, and points children at it. */
+function snapshotDist() {
+  const target = path.join(makeSnapshotFolder(), 'cjs');
+  fs.cpSync(path.join(ROOT, 'dist', 'cjs'), target, { recursive: true });
+  return useCjs(target);
+}
+
+/**
+ * Copies the package as `npm start` runs it (package.json, both builds in dist/, the demo) to a
+ * snapshot for this run, and points children at its CommonJS build. The demo imports
+ * 'rx-multipart' by name, which Node resolves through the nearest package.json's `exports`: the
+ * snapshot's own, so demo/server.mjs in the snapshot runs on the snapshot's dist/esm.
+ * @returns the snapshot's root (`<root>/demo/server.mjs` is the demo server).
+ */
+function snapshotPackage() {
+  const root = path.join(makeSnapshotFolder(), 'package');
+  for (const name of ['package.json', 'dist', 'demo']) fs.cpSync(path.join(ROOT, name), path.join(root, name), { recursive: true });
+  if (!fs.existsSync(path.join(root, 'dist', 'esm', 'index.js'))) throw new Error('dist/esm/index.js is missing: run `npm run build` first');
+  useCjs(path.join(root, 'dist', 'cjs'));
+  return root;
+}
+
+module.exports = { cjsDir, snapshotDist, snapshotPackage };

@@ -42,8 +42,8 @@ function describeMachine(startLoad = os.loadavg()) {
   ].join('\n');
 }
 
-function describeVersions() {
-  const names = ['rxjs', 'busboy', '@fastify/busboy', '@remix-run/multipart-parser', 'multer', 'formidable'];
+/** @param names the packages to list after rx-multipart. */
+function describeVersions(names = ['rxjs', 'busboy', '@fastify/busboy', '@remix-run/multipart-parser', 'multer', 'formidable']) {
   return [`- rx-multipart ${packageVersion('.')} (${commit()})`, ...names.map((name) => `- ${name} ${packageVersion(name)}`)].join('\n');
 }
 
