@@ -23,12 +23,13 @@ const STOP_TIMEOUT_MS = 15_000;
  * Starts a server of `kind` storing into `directory`: the demo as `npm start` runs it
  * (demo/server.mjs of the package snapshot, PORT=0, HOST and UPLOAD_DIR set), the others from
  * bench/load-server.js. Resolves once it listens.
- * @param {{ packageRoot: string, nodeFlags: string[], serverEnv: object, logFile: string | undefined }} options
- *   `serverEnv`: variables added to the server's environment (bench/load-probe.js's and load-server.js's).
+ * @param {{ packageRoot: string, nodeFlags: string[], serverEnv: object, logFile: string | undefined, serverScript?: string }} options
+ *   `serverEnv`: variables added to the server's environment (bench/load-probe.js's and load-server.js's);
+ *   `serverScript`: another server than load-server.js, run as `<script> <kind> <directory>` (the spec's leaky one).
  */
-function startServer(kind, directory, { packageRoot, nodeFlags, serverEnv, logFile }) {
-  const isDemo = kind === 'demo';
-  const script = isDemo ? join(packageRoot, 'demo', 'server.mjs') : join(__dirname, 'load-server.js');
+function startServer(kind, directory, { packageRoot, nodeFlags, serverEnv, logFile, serverScript }) {
+  const isDemo = kind === 'demo' && serverScript === undefined;
+  const script = isDemo ? join(packageRoot, 'demo', 'server.mjs') : (serverScript ?? join(__dirname, 'load-server.js'));
   const args = [...nodeFlags, '--require', PROBE, script, ...(isDemo ? [] : [kind, directory])];
   const env = { ...process.env, ...serverEnv, ...(isDemo ? { PORT: '0', HOST: '127.0.0.1', UPLOAD_DIR: directory } : {}) };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
@@ -117,7 +118,8 @@ function percentile(values, p) {
 /**
  * Runs one phase and returns its figures (or `{ error }` if the server died or the client failed).
  * @param {{ kind: string, shape: string, concurrency: number, total: number, abortEvery: number,
- *   byteCheckEvery: number, packageRoot: string, nodeFlags: string[], serverEnv: object, logFile: string | undefined }} phase
+ *   byteCheckEvery: number, packageRoot: string, nodeFlags: string[], serverEnv: object, logFile: string | undefined,
+ *   serverScript?: string }} phase   see startServer for the last four.
  */
 async function runPhase(phase) {
   const { kind, shape, concurrency, total, abortEvery } = phase;

@@ -97,7 +97,7 @@ function formatReport(scenarios, phases, servers) {
       );
       if (isFailed(s)) {
         const why = [
-          ...(left > 0 ? [`${left} file(s) left after its aborted uploads, e.g. ${s.orphanExamples.map((path) => path.replace(/^.*rx-multipart-load-[^/]+\//, '')).join(', ')}`] : []),
+          ...(left > 0 ? [`${left} file(s) left after its aborted uploads, e.g. ${s.orphanExamples.slice(0, 3).map((path) => path.replace(/^.*rx-multipart-load-[^/]+\//, '')).join(', ')}`] : []),
           ...(s.wrong > 0 ? [`${s.wrong} wrong upload(s), e.g. ${s.wrongExamples.slice(0, 2).join('; ')}`] : []),
           ...s.errors.map((error) => `a round failed: ${error}`),
         ];
