@@ -125,17 +125,29 @@ async function runPhase(phase) {
   const { kind, shape, concurrency, total, abortEvery } = phase;
   const directory = mkdtempSync(join(tmpdir(), `rx-multipart-load-${kind}-`));
   let server;
+  // Where the phase's time goes, in seconds: each step ends where the next begins.
+  const seconds = {};
+  let stepStarted = performance.now();
+  const endStep = (name) => {
+    const now = performance.now();
+    seconds[name] = (now - stepStarted) / 1000;
+    stepStarted = now;
+  };
   try {
     server = await startServer(kind, directory, phase);
     const client = { port: server.port, path: server.path, shape };
     // RSS once listening, before any upload: what loading the server's code costs.
     const { idle } = await askProbe(server, 'start', 'started');
+    endStep('start');
     const warmup = await runClient({ ...client, first: 0, total: WARMUP_UPLOADS, concurrency: WARMUP_CONCURRENCY, abortEvery: 0 }, directory);
     await askProbe(server, 'start', 'started');
+    endStep('warmup');
     const measured = await runClient({ ...client, first: WARMUP_UPLOADS, total, concurrency, abortEvery }, directory);
     const { phase: probed } = await askProbe(server, 'stop', 'stopped');
+    endStep('uploads');
     const settled = await waitUntilSettled(directory);
     await stopServer(server);
+    endStep('settle');
     const checked = checkPhase({
       kind,
       directory,
@@ -150,6 +162,7 @@ async function runPhase(phase) {
     const answeredBytes = answeredUploads.reduce((sum, upload) => sum + upload.length, 0);
     const sentBytes = measured.results.reduce((sum, upload) => sum + upload.sent, 0);
     const cpuSeconds = probed.cpu.user + probed.cpu.system;
+    endStep('check');
     return {
       kind,
       shape,
@@ -176,12 +189,14 @@ async function runPhase(phase) {
       gc: probed.gc,
       settleMs: settled.ms,
       filesStored: settled.files.size,
+      seconds,
     };
   } catch (error) {
-    return { kind, shape, concurrency, total, error: error.message };
+    return { kind, shape, concurrency, total, error: error.message, seconds };
   } finally {
     if (server !== undefined) await stopServer(server);
     rmSync(directory, { recursive: true, force: true });
+    endStep('cleanup');
   }
 }
 

@@ -18,11 +18,18 @@
  * - sampled: process.memoryUsage() read every SAMPLE_MS on a timer of its own; the sample with the
  *   highest RSS, with its breakdown (heap used, external, array buffers) and V8's heap spaces then.
  *   A busy event loop delays the timer, so the sampled peak can be below maxRss: it is there to say
- *   where the memory was, maxRss is the peak;
+ *   where the memory was (and what was in flight: countResources), maxRss is the peak;
  * - gc: collections V8 reported (PerformanceObserver 'gc') since 'start', by kind, with their pause.
  * With LOAD_PROBE_TRACE=<file> set, every sample of a phase is also written to that file at 'stop',
- * one JSON line each (ms since 'start', rss, heapUsed, external, arrayBuffers in bytes): a time
- * series for bench/load.js --trace-dir. Without an IPC channel (a server started by hand) the probe
+ * one JSON line each (ms since 'start'; rss, heapUsed, external, arrayBuffers in bytes; the libuv
+ * requests and handles alive by type, see countResources): a time
+ * series for bench/load.js --trace-dir. With LOAD_PROBE_HEAP_PROFILE=<file> set, V8's sampling heap
+ * profiler runs (one sample per HEAP_SAMPLE_BYTES allocated), its profile of the objects alive is
+ * taken each time the heap used has grown by a tenth since the last one, and the one taken at the
+ * phase's highest heap is written to that file at 'stop' (a .heapprofile: Chrome DevTools opens it,
+ * bench/heap-profile-summary.js sums it by function). V8 collects the whole heap before each
+ * profile ("sampling profiler; GC in old space requested" in --trace-gc), so a run with it says
+ * where the memory is, not how fast or how large the server is otherwise. Without an IPC channel (a server started by hand) the probe
  * does nothing.
  */
 const { monitorEventLoopDelay, PerformanceObserver, constants } = require('node:perf_hooks');
@@ -34,6 +41,9 @@ const { writeFileSync } = require('node:fs');
 const SAMPLE_MS = 10;
 // Node's default resolution for monitorEventLoopDelay.
 const RESOLUTION_MS = 10;
+// V8's default is 32 KiB; twice that halves the profiler's cost and still takes thousands of
+// samples out of a heap of a few hundred MiB.
+const HEAP_SAMPLE_BYTES = 64 * 1024;
 const MiB = 1024 * 1024;
 
 if (typeof process.send === 'function') startProbe();
@@ -47,11 +57,15 @@ function startProbe() {
   let gc = createGcCounts();
   const traceFile = process.env.LOAD_PROBE_TRACE || undefined;
   let trace = [];
+  const heapProfiler = process.env.LOAD_PROBE_HEAP_PROFILE ? startHeapProfiler(process.env.LOAD_PROBE_HEAP_PROFILE) : undefined;
 
   const sampler = setInterval(() => {
     const memory = readMemory();
-    if (memory.rss > peak.rss) peak = { ...memory, spaces: readHeapSpaces() };
-    if (traceFile !== undefined) trace.push(memory);
+    if (memory.rss > peak.rss) peak = { ...memory, spaces: readHeapSpaces(), resources: countResources() };
+    // Counted at every sample only when tracing: listing thousands of requests 100 times a second
+    // is work the server would not do otherwise.
+    if (traceFile !== undefined) trace.push({ ...memory, resources: countResources() });
+    heapProfiler?.sample(memory.heapUsed);
   }, SAMPLE_MS);
   sampler.unref();
 
@@ -69,13 +83,15 @@ function startProbe() {
     if (message.probe === 'start') {
       delay.reset();
       cpuAtStart = process.cpuUsage();
-      peak = { ...readMemory(), spaces: readHeapSpaces() };
+      peak = { ...readMemory(), spaces: readHeapSpaces(), resources: countResources() };
       gc = createGcCounts();
       trace = [];
+      heapProfiler?.reset();
       process.send({ probe: 'started', idle: peak });
     } else if (message.probe === 'stop') {
       const cpu = process.cpuUsage(cpuAtStart);
       if (traceFile !== undefined) writeTrace(traceFile, trace, peak);
+      heapProfiler?.write();
       process.send({
         probe: 'stopped',
         phase: {
@@ -92,10 +108,43 @@ function startProbe() {
   process.channel.unref();
 }
 
+/**
+ * V8's sampling heap profiler through the inspector: `sample(heapUsed)` takes a profile of the
+ * objects alive when the heap has grown by a tenth since the last one, `write()` saves the last.
+ */
+function startHeapProfiler(file) {
+  const { Session } = require('node:inspector');
+  const session = new Session();
+  session.connect();
+  session.post('HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLE_BYTES });
+  let profile;
+  let profiledHeap = 0;
+  let isTaking = false;
+  return {
+    sample(heapUsed) {
+      if (isTaking || heapUsed < profiledHeap * 1.1) return;
+      isTaking = true;
+      session.post('HeapProfiler.getSamplingProfile', (error, result) => {
+        isTaking = false;
+        if (error) return;
+        profile = { ...result.profile, heapUsed };
+        profiledHeap = heapUsed;
+      });
+    },
+    reset() {
+      profile = undefined;
+      profiledHeap = 0;
+    },
+    write() {
+      if (profile !== undefined) writeFileSync(file, JSON.stringify(profile));
+    },
+  };
+}
+
 /** The phase's samples as JSON lines, times relative to the first; the peak's heap spaces last. */
 function writeTrace(file, samples, peak) {
   const start = samples.length > 0 ? samples[0].at : 0;
-  const lines = samples.map(({ at, rss, heapUsed, external, arrayBuffers }) => JSON.stringify({ ms: at - start, rss, heapUsed, external, arrayBuffers }));
+  const lines = samples.map(({ at, rss, heapUsed, external, arrayBuffers, resources }) => JSON.stringify({ ms: at - start, rss, heapUsed, external, arrayBuffers, resources }));
   lines.push(JSON.stringify({ peak }));
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
@@ -118,6 +167,17 @@ function readHeapSpaces() {
     spaces[space.space_name] = { used: +(space.space_used_size / MiB).toFixed(1), size: +(space.space_size / MiB).toFixed(1) };
   }
   return spaces;
+}
+
+/**
+ * The libuv requests and handles alive, by type (process.getActiveResourcesInfo()): at the peak,
+ * how many file system calls waited for the thread pool ('FSReqPromise', 'FSReqCallback'), how many
+ * sockets were open ('TCPSocketWrap') and timers set ('Timeout').
+ */
+function countResources() {
+  const counts = {};
+  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
 }
 
 function createGcCounts() {

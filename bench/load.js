@@ -17,6 +17,9 @@
  *   --node-flags "--trace-gc"               flags for the server processes (with --log-dir to keep their output)
  *   --log-dir DIR                           each server's stdout and stderr to DIR/<scenario>.<server>.r<round>.log
  *   --trace-dir DIR                         each server's memory samples (every 10 ms) to DIR/<scenario>.<server>.r<round>.jsonl
+ *   --heap-profile-dir DIR                  each server's live objects at its highest heap (sampling heap profiler) to
+ *                                           DIR/<scenario>.<server>.r<round>.heapprofile; node bench/heap-profile-summary.js sums one.
+ *                                           Taking a profile forces a full collection: such a run says where memory is, not how fast
  *   --high-water-mark BYTES                 rx-multipart's highWaterMark option (a diagnostic; the README leaves it unset)
  *   --out FILE                              also write the report there
  *
@@ -51,6 +54,7 @@ function parseArgs(argv) {
     nodeFlags: [],
     logDir: undefined,
     traceDir: undefined,
+    heapProfileDir: undefined,
     highWaterMark: undefined,
     out: undefined,
     isFiltered: false,
@@ -74,6 +78,7 @@ function parseArgs(argv) {
     else if (arg === '--node-flags') options.nodeFlags = argv[++i].split(' ').filter((flag) => flag !== '');
     else if (arg === '--log-dir') options.logDir = argv[++i];
     else if (arg === '--trace-dir') options.traceDir = argv[++i];
+    else if (arg === '--heap-profile-dir') options.heapProfileDir = argv[++i];
     else if (arg === '--high-water-mark') options.highWaterMark = count(arg, argv[++i], 1);
     else if (arg === '--out') options.out = argv[++i];
     else throw new Error(`unknown argument ${arg} (see the head of bench/load.js)`);
@@ -119,7 +124,7 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const scenarios = listScenarios(options);
   const packageRoot = snapshotPackage();
-  for (const dir of [options.logDir, options.traceDir]) if (dir !== undefined) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [options.logDir, options.traceDir, options.heapProfileDir]) if (dir !== undefined) fs.mkdirSync(dir, { recursive: true });
   const phases = [];
   for (const [s, scenario] of scenarios.entries()) {
     for (let round = 0; round < options.rounds; round++) {
@@ -141,6 +146,7 @@ async function main() {
           nodeFlags: options.nodeFlags,
           serverEnv: {
             ...(options.traceDir === undefined ? {} : { LOAD_PROBE_TRACE: path.resolve(options.traceDir, `${name}.jsonl`) }),
+            ...(options.heapProfileDir === undefined ? {} : { LOAD_PROBE_HEAP_PROFILE: path.resolve(options.heapProfileDir, `${name}.heapprofile`) }),
             ...(options.highWaterMark === undefined ? {} : { LOAD_HIGH_WATER_MARK: String(options.highWaterMark) }),
           },
           logFile: options.logDir === undefined ? undefined : path.join(options.logDir, `${name}.log`),
@@ -170,7 +176,7 @@ function formatLoadReport(options, scenarios, phases) {
   const text = [
     `# rx-multipart under load${mode}`,
     '',
-    `Run ${STARTED_AT.toISOString()} (start) with \`node bench/load.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\`; it took ${minutes.toFixed(1)} minutes.`,
+    `Run ${STARTED_AT.toISOString()} (start) with \`node bench/load.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\`; it took ${minutes.toFixed(1)} minutes: ${describeTime(phases)}.`,
     '',
     'Machine:',
     '',
@@ -205,6 +211,13 @@ function formatLoadReport(options, scenarios, phases) {
     '',
   ].join('\n');
   return { text, failures };
+}
+
+/** Where the run's time went, summed over its phases (bench/load-phase.js's steps). */
+function describeTime(phases) {
+  const steps = { uploads: 'measured uploads', warmup: 'warm-ups', start: 'starting servers', settle: 'waiting for the folders to settle', check: 'checking files', cleanup: 'removing them' };
+  const totals = Object.keys(steps).map((step) => [step, phases.reduce((sum, phase) => sum + (phase.seconds?.[step] ?? 0), 0)]);
+  return totals.map(([step, total]) => `${(total / 60).toFixed(1)} min ${steps[step]}`).join(', ');
 }
 
 const ordinal = (n) => (n === 1 ? '' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`);
