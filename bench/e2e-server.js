@@ -10,9 +10,9 @@ function reply(res, status, body) {
 }
 
 /** rx-multipart's server, with the disk storage made from `storageOptions` beside the folder. */
-function serveWithRxMultipart(storageOptions) {
+function serveWithRxMultipart(storageOptions, cjs = require('./dist.js').cjsDir()) {
   const { toArray } = require('rxjs');
-  const { multipart, storeParts, createDiskStorage } = require(require('node:path').join(require('./dist.js').cjsDir(), 'index.js'));
+  const { multipart, storeParts, createDiskStorage } = require(require('node:path').join(cjs, 'index.js'));
   const storage = createDiskStorage({ directory, ...storageOptions });
   const limits = { fileSize: 2 * GiB, bodySize: 3 * GiB, files: 10_000, parts: 10_000 };
   return (req, res) =>
@@ -28,6 +28,8 @@ function serveWithRxMultipart(storageOptions) {
 
 const handlers = {
   'rx-multipart': () => serveWithRxMultipart({}),
+  // bench/e2e.js --baseline: the same server on an earlier build of the package, in E2E_BASELINE_DIST.
+  'rx-multipart@baseline': () => serveWithRxMultipart({}, process.env.E2E_BASELINE_DIST),
   // The same, also computing each file's SHA-256 (work the peers do not do).
   'rx-multipart-sha256': () => serveWithRxMultipart({ checksum: 'sha256' }),
   multer() {

@@ -133,11 +133,11 @@ function upload(port, shape, size) {
  * fixed order would charge that to whichever server went first. The peak RSS is each server's
  * VmHWM over its whole life, warm-up included.
  */
-async function measureAll(shape, size, { warmups, runs }) {
+async function measureAll(shape, size, { warmups, runs }, kinds = SERVERS) {
   const expected = shape === 'big' ? { files: 1, bytes: size } : { files: size, bytes: size * KiB };
   const servers = [];
   try {
-    for (const kind of SERVERS) {
+    for (const kind of kinds) {
       const directory = mkdtempSync(join(tmpdir(), `rx-multipart-e2e-${kind}-`));
       const started = await startServer(kind, directory);
       // Loaded and listening, before any upload: what the code alone costs.
@@ -154,7 +154,7 @@ async function measureAll(shape, size, { warmups, runs }) {
           const onDisk = stored(server.directory);
           emptyDirectory(server.directory);
           // rx-multipart's servers also say how many files got a SHA-256: all of them, or none.
-          const hashed = server.kind === 'rx-multipart-sha256' ? expected.files : server.kind === 'rx-multipart' ? 0 : undefined;
+          const hashed = server.kind === 'rx-multipart-sha256' ? expected.files : server.kind.startsWith('rx-multipart') ? 0 : undefined;
           const isHashedRight = hashed === undefined || (result.status === 200 && JSON.parse(result.answer).hashed === hashed);
           if (result.status !== 200 || onDisk.files !== expected.files || onDisk.bytes !== expected.bytes || !isHashedRight) {
             throw new Error(`answered ${result.status} ${result.answer.slice(0, 80)}; stored ${onDisk.files} files, ${onDisk.bytes} bytes; expected ${expected.files}, ${expected.bytes}${hashed === undefined ? '' : `, ${hashed} hashed`}`);
@@ -193,20 +193,27 @@ async function measureAll(shape, size, { warmups, runs }) {
   }
 }
 
-async function runAsync({ quick }) {
+/**
+ * @param {{ quick: boolean, only?: string, baseline?: string }} options `only`: 'big' or 'small';
+ *   `baseline`: a package root built from another commit, whose rx-multipart server joins the rounds
+ *   (rx-multipart@baseline) so that two versions are compared within the same rounds.
+ */
+async function runAsync({ quick, only, baseline }) {
   const lines = [];
+  const kinds = baseline === undefined ? SERVERS : [...SERVERS, 'rx-multipart@baseline'];
+  if (baseline !== undefined) process.env.E2E_BASELINE_DIST = join(baseline, 'dist', 'cjs');
   const bigSize = (quick ? 128 : 1024) * MiB;
   const smallCount = quick ? 200 : 1000;
   const uploads = [
     { shape: 'big', size: bigSize, label: `1 file of ${bigSize / MiB} MiB`, timing: { warmups: 1, runs: quick ? 1 : 9 } },
     { shape: 'small', size: smallCount, label: `${smallCount} files of 1 KiB`, timing: { warmups: quick ? 1 : 3, runs: quick ? 3 : 9 } },
-  ];
+  ].filter((u) => only === undefined || u.shape === only);
   lines.push('| upload | server | median | throughput (median) | best | vs fastest peer | server CPU per upload (median) | server peak RSS | RSS once started | growth |');
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   const rounds = [];
   for (const { shape, size, label, timing } of uploads) {
     process.stderr.write(`end to end: ${label}: `);
-    const results = await measureAll(shape, size, timing);
+    const results = await measureAll(shape, size, timing, kinds);
     process.stderr.write(`${results.map((r) => `${r.kind} ${r.error === undefined ? `${r.seconds.toFixed(3)} s` : `failed (${r.error})`}`).join(', ')} (median of ${timing.runs})\n`);
     const rate = (r, seconds) => (shape === 'big' ? r.length / seconds / 1e6 : size / seconds);
     const format = (value) => (shape === 'big' ? `${value.toFixed(0)} MB/s` : `${value.toFixed(0)} files/s`);
@@ -224,7 +231,15 @@ async function runAsync({ quick }) {
           `${fastestPeer === undefined ? '–' : `${(value / fastestPeer).toFixed(2)}x`} | ${r.cpu.toFixed(2)} s | ${(r.rss / MiB).toFixed(0)} MiB | ${(r.idleRss / MiB).toFixed(0)} MiB | +${((r.rss - r.idleRss) / MiB).toFixed(0)} MiB |`,
       );
     }
-    for (const kind of SERVERS.filter((k) => !isPeer(k))) {
+    if (baseline !== undefined) {
+      const now = results.find((r) => r.kind === 'rx-multipart');
+      const before = results.find((r) => r.kind === 'rx-multipart@baseline');
+      if (now?.error === undefined && before?.error === undefined) {
+        const ratios = now.byRound.map((seconds, round) => before.byRound[round] / seconds);
+        rounds.push(`- ${label}: rx-multipart against rx-multipart@baseline in the same round, median ${computeMedian(ratios).toFixed(3)}x (${ratios.map((r) => r.toFixed(2)).join(', ')}); CPU ${now.cpu.toFixed(2)} s against ${before.cpu.toFixed(2)} s.`);
+      }
+    }
+    for (const kind of kinds.filter((k) => !isPeer(k))) {
       const who = kind === 'rx-multipart' ? 'rx-multipart' : LABELS[kind];
       const ratios = compareWithinRounds(results, kind);
       if (ratios === undefined) {
@@ -269,7 +284,11 @@ function run(options) {
 }
 
 if (require.main === module) {
-  runAsync({ quick: process.argv.includes('--quick') }).then((lines) => console.log(lines.join('\n')));
+  // node bench/e2e.js [--quick] [--only big|small] [--baseline <package root built from another commit>]
+  const argv = process.argv.slice(2);
+  const valueOf = (flag) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const baseline = valueOf('--baseline');
+  runAsync({ quick: argv.includes('--quick'), only: valueOf('--only'), baseline: baseline === undefined ? undefined : require('node:path').resolve(baseline) }).then((lines) => console.log(lines.join('\n')));
 }
 
 module.exports = { run, startServer, upload, readRss, stored, emptyDirectory, SERVERS, isPeer };

@@ -24,10 +24,13 @@ function reply(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-/** The README's quick start 2: `multipart(req)` + `storeParts(createDiskStorage(...))` + `toArray()`. */
-function serveWithRxMultipart() {
+/**
+ * The README's quick start 2: `multipart(req)` + `storeParts(createDiskStorage(...))` + `toArray()`.
+ * @param {string} cjs the package build to load (the run's snapshot, or --baseline's).
+ */
+function serveWithRxMultipart(cjs = require('./dist.js').cjsDir()) {
   const { toArray } = require('rxjs');
-  const { multipart, storeParts, createDiskStorage, MultipartError } = require(join(require('./dist.js').cjsDir(), 'index.js'));
+  const { multipart, storeParts, createDiskStorage, MultipartError } = require(join(cjs, 'index.js'));
   const storage = createDiskStorage({ directory });
   const highWaterMark = process.env.LOAD_HIGH_WATER_MARK ? { highWaterMark: Number(process.env.LOAD_HIGH_WATER_MARK) } : {};
   return (req, res) =>
@@ -90,7 +93,13 @@ async function listenWithFastify() {
   return fastify.server.address().port;
 }
 
-const handlers = { 'rx-multipart': serveWithRxMultipart, multer: serveWithMulter, formidable: serveWithFormidable };
+const handlers = {
+  'rx-multipart': () => serveWithRxMultipart(),
+  // bench/load.js --baseline: the same server on an earlier build, in LOAD_BASELINE_DIST.
+  'rx-multipart@baseline': () => serveWithRxMultipart(process.env.LOAD_BASELINE_DIST),
+  multer: serveWithMulter,
+  formidable: serveWithFormidable,
+};
 
 async function main() {
   if (kind === 'fastify-multipart') {

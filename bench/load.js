@@ -21,6 +21,8 @@
  *                                           DIR/<scenario>.<server>.r<round>.heapprofile; node bench/heap-profile-summary.js sums one.
  *                                           Taking a profile forces a full collection: such a run says where memory is, not how fast
  *   --high-water-mark BYTES                 rx-multipart's highWaterMark option (a diagnostic; the README leaves it unset)
+ *   --baseline DIR                          also run rx-multipart@baseline: the same server on the package built in DIR
+ *                                           (e.g. a worktree of an earlier commit after `npm run build`), in the same rounds
  *   --out FILE                              also write the report there
  *
  * Exits non-zero when rx-multipart or the demo left a file, answered wrong or failed a round; the
@@ -39,6 +41,8 @@ const STARTED_AT = new Date();
 const START_LOAD = os.loadavg();
 const RESULTS_FILE = path.join(__dirname, 'load-results.md');
 const SERVERS = ['rx-multipart', 'demo', 'multer', 'formidable', 'fastify-multipart'];
+// rx-multipart's server on another build of the package (--baseline), to compare two versions in the same rounds.
+const BASELINE = 'rx-multipart@baseline';
 const MiB = 2 ** 20;
 
 function parseArgs(argv) {
@@ -56,6 +60,7 @@ function parseArgs(argv) {
     traceDir: undefined,
     heapProfileDir: undefined,
     highWaterMark: undefined,
+    baseline: undefined,
     out: undefined,
     isFiltered: false,
   };
@@ -80,6 +85,7 @@ function parseArgs(argv) {
     else if (arg === '--trace-dir') options.traceDir = argv[++i];
     else if (arg === '--heap-profile-dir') options.heapProfileDir = argv[++i];
     else if (arg === '--high-water-mark') options.highWaterMark = count(arg, argv[++i], 1);
+    else if (arg === '--baseline') options.baseline = path.resolve(argv[++i]);
     else if (arg === '--out') options.out = argv[++i];
     else throw new Error(`unknown argument ${arg} (see the head of bench/load.js)`);
     // Only a run at the defaults writes the results file; a log of the servers' output changes nothing measured.
@@ -90,6 +96,10 @@ function parseArgs(argv) {
     if (!argv.includes('--concurrency')) options.concurrency = [10, 20];
   }
   for (const kind of options.servers) if (!SERVERS.includes(kind)) throw new Error(`unknown server ${kind}: ${SERVERS.join(', ')}`);
+  if (options.baseline !== undefined) {
+    if (!fs.existsSync(path.join(options.baseline, 'dist', 'cjs', 'index.js'))) throw new Error(`--baseline ${options.baseline} has no dist/cjs/index.js: build it first`);
+    options.servers = [...options.servers, BASELINE];
+  }
   return options;
 }
 
@@ -148,6 +158,7 @@ async function main() {
             ...(options.traceDir === undefined ? {} : { LOAD_PROBE_TRACE: path.resolve(options.traceDir, `${name}.jsonl`) }),
             ...(options.heapProfileDir === undefined ? {} : { LOAD_PROBE_HEAP_PROFILE: path.resolve(options.heapProfileDir, `${name}.heapprofile`) }),
             ...(options.highWaterMark === undefined ? {} : { LOAD_HIGH_WATER_MARK: String(options.highWaterMark) }),
+            ...(options.baseline === undefined ? {} : { LOAD_BASELINE_DIST: path.join(options.baseline, 'dist', 'cjs') }),
           },
           logFile: options.logDir === undefined ? undefined : path.join(options.logDir, `${name}.log`),
         });
