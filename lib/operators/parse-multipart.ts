@@ -35,7 +35,11 @@ export interface ParseOptions {
    * carried by a `fromReadable`/`fromWebStream` source piped straight in.
    */
   readonly backpressure?: Backpressure;
-  /** Bytes handed out and not yet consumed above which the source is paused. Default 1 MiB. */
+  /**
+   * Bytes handed out and not yet consumed above which the source is paused; it resumes below half.
+   * Default: 1 MiB while few parses run; the parses running at once in the process share 16 MiB,
+   * down to 64 KiB each (1 MiB up to 16 at once, 320 KiB at 50, 80 KiB at 200). A number fixes it.
+   */
   readonly highWaterMark?: number;
   /**
    * Milliseconds the source may stay paused with no byte consumed before the parse fails with
@@ -52,8 +56,23 @@ export interface ParseOptions {
   readonly decodeTransferEncoding?: boolean;
 }
 
+// The default window: a parse alone gets 1 MiB (large joined writes: a single 1 GiB upload to disk
+// measured no faster with more), but 200 parses at once each holding 1 MiB held 1.3 MiB more per
+// upload than multer; so the parses running at once share a budget, each keeping at least a few
+// socket chunks (64 KiB). Measurements in docs/load.md.
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const SHARED_WINDOW_BUDGET = 16 * 1024 * 1024;
+const MIN_SHARED_WINDOW = 64 * 1024;
+// Parses running in this process (subscribed and not yet stopped), which share the budget.
+let runningParses = 0;
+
+/** The window of a parse that was given no highWaterMark: its share of the budget. */
+function sharedWindow(): number {
+  return Math.max(MIN_SHARED_WINDOW, Math.min(DEFAULT_HIGH_WATER_MARK, Math.floor(SHARED_WINDOW_BUDGET / Math.max(1, runningParses))));
+}
 const DEFAULT_STALL_TIMEOUT = 30_000;
+// The longest delay a Node timer holds; `stallTimeout: Infinity` means no stall check at all.
+const MAX_TIMER = 2 ** 31 - 1;
 
 /**
  * Parses a multipart body as it streams: chunks in, parts out, each part's bytes in its `body$`.
@@ -88,7 +107,8 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         decodesTransferEncoding: options.decodeTransferEncoding === true,
       });
       const backpressure = options.backpressure ?? backpressureOf(source);
-      const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+      // A fixed window when given; else the parse's share, read again at each hold and release.
+      const fixedWindow = options.highWaterMark;
       const stallTimeout = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
 
       // The part whose bytes are arriving; undefined between parts.
@@ -115,11 +135,12 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           if (part.held === 0) holders.add(part);
           part.held += bytes;
           inFlight += bytes;
-          if (!isPaused && inFlight > highWaterMark && backpressure !== undefined && !isStopped) {
+          if (!isPaused && inFlight > (fixedWindow ?? sharedWindow()) && backpressure !== undefined && !isStopped) {
             isPaused = true;
             backpressure.pause();
             lastProgress = asyncScheduler.now();
-            stallCheck ??= asyncScheduler.schedule(checkStall, stallTimeout);
+            // A timer cannot wait longer than 2^31 - 1 ms (it would fire at once): beyond, no check.
+            if (stallTimeout <= MAX_TIMER) stallCheck ??= asyncScheduler.schedule(checkStall, stallTimeout);
           }
         },
         release(part, bytes) {
@@ -129,7 +150,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           inFlight -= freed;
           if (!isPaused) return;
           lastProgress = asyncScheduler.now();
-          if (inFlight <= highWaterMark / 2) {
+          if (inFlight <= (fixedWindow ?? sharedWindow()) / 2) {
             isPaused = false;
             stallCheck?.unsubscribe();
             stallCheck = undefined;
@@ -198,9 +219,18 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         subscriber.error(error);
       }
 
+      // Counted among the running parses from the source's subscription to the parse's end.
+      let isRunning = false;
+      const leave = (): void => {
+        if (!isRunning) return;
+        isRunning = false;
+        runningParses--;
+      };
+
       function stop(): void {
         if (isStopped) return;
         isStopped = true;
+        leave();
         stallCheck?.unsubscribe();
         stallCheck = undefined;
         stopped$.next();
@@ -232,7 +262,9 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         }
       };
 
-      source.pipe(scan(stepChunk, state), takeUntil(stopped$)).subscribe({
+      isRunning = true;
+      runningParses++;
+      const reading = source.pipe(scan(stepChunk, state), takeUntil(stopped$)).subscribe({
         next: (parser) => dispatchSafely(parser.events),
         error: (error: unknown) => {
           if (!isStopped) fail(nameOpenPart(toMultipartError(error), state));
@@ -241,6 +273,8 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           if (!isStopped) dispatchSafely(undefined);
         },
       });
+      // However the reading ends, this parse no longer takes a share of the window budget.
+      reading.add(leave);
     });
 }
 
