@@ -1,7 +1,7 @@
 /**
  * A part of a multipart body, with its bytes as an Observable.
  */
-import { defer, Observable, type ObservableInput, type Subscriber, type Subscription } from 'rxjs';
+import { from, Observable, type ObservableInput, type Subscriber, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import type { PartHead } from '../parser/part-head.js';
 
@@ -138,15 +138,25 @@ export class PartStream implements Part {
         waitingBytes = 0;
         offset += bytes;
         isWriting = true;
-        writing = defer(() => (write as (batch: Buffer | readonly Buffer[], offset: number) => ObservableInput<unknown>)(batch, at)).subscribe({
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            isWriting = false;
-            this.owner.release(this, bytes);
-            subscriber.next(offset);
-            flush();
-          },
-        });
+        const written = (): void => {
+          isWriting = false;
+          // Unsubscribed meanwhile: the teardown freed every held byte already.
+          if (subscriber.closed) return;
+          this.owner.release(this, bytes);
+          subscriber.next(offset);
+          flush();
+        };
+        const failed = (error: unknown): void => subscriber.error(error);
+        let result: ObservableInput<unknown>;
+        try {
+          result = (write as (batch: Buffer | readonly Buffer[], offset: number) => ObservableInput<unknown>)(batch, at);
+        } catch (error) {
+          return failed(error);
+        }
+        // A promise is settled directly: an Observable per write is what a busy server can least
+        // afford (docs/load.md). Anything else goes through RxJS's `from`.
+        if (isPromiseLike(result)) result.then(written, failed);
+        else writing = from(result).subscribe({ error: failed, complete: written });
       };
 
       const reading = this.body$.subscribe({
@@ -249,5 +259,9 @@ export class PartStream implements Part {
 }
 
 const EMPTY_CHUNK = Buffer.alloc(0);
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
+}
 
 function noop(): void {}

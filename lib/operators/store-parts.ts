@@ -2,26 +2,7 @@
  * storeParts: streams every file part into a FileStorage and collects every field, in body order,
  * all or nothing.
  */
-import {
-  concatMap,
-  concatWith,
-  defer,
-  EMPTY,
-  ignoreElements,
-  map,
-  mergeMap,
-  Observable,
-  of,
-  retry,
-  tap,
-  throwError,
-  timeout,
-  timer,
-  toArray,
-  type MonoTypeOperatorFunction,
-  type ObservableInput,
-  type OperatorFunction,
-} from 'rxjs';
+import { concatWith, defer, ignoreElements, map, Observable, toArray, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
@@ -116,6 +97,20 @@ const DEFAULT_TIMEOUT = 60_000;
 // Measured with 1000 files of 1 KiB on disk: one file at a time spent 1.7 ms per file waiting on
 // its create, write and close in turn; the thread pool that runs them has 4 threads.
 const DEFAULT_CONCURRENCY = 4;
+// The uploads storing at once share this many files in progress (at least one each): one upload
+// alone keeps its storage's concurrency (32 on disk), but 200 uploads of 32 each had 6400 files
+// waiting for the same 4 threads, whose pipelines and timers were most of the heap (docs/load.md).
+const SHARED_FILES = 64;
+// storeParts subscriptions running in this process (subscribed, not yet settled).
+let runningStores = 0;
+
+/** Files one upload may store at once when no `concurrency` was given: its share, at most `max`. */
+function sharedConcurrency(max: number): number {
+  return Math.max(1, Math.min(max, Math.floor(SHARED_FILES / Math.max(1, runningStores))));
+}
+
+// Node's timers hold 32-bit milliseconds: a longer delay (Infinity included) would fire at once.
+const MAX_TIMER = 2 ** 31 - 1;
 
 /**
  * Stores the parts of a body: each file streamed into `storage` (one ordered write at a time, each
@@ -143,7 +138,9 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT;
   const retryPolicy = typeof options.retry === 'number' ? { count: options.retry } : options.retry;
   const sniffSize = options.accept === undefined ? 0 : Math.max(1, options.sniffSize ?? SNIFF_SIZE);
-  const concurrency = Math.max(1, options.concurrency ?? storage.concurrency ?? DEFAULT_CONCURRENCY);
+  const fixedConcurrency = options.concurrency === undefined ? undefined : Math.max(1, options.concurrency);
+  const maxConcurrency = Math.max(1, storage.concurrency ?? DEFAULT_CONCURRENCY);
+  const concurrency = (): number => fixedConcurrency ?? sharedConcurrency(maxConcurrency);
 
   return (parts$) =>
     new Observable<StoredPart<Id>>((subscriber) => {
@@ -169,29 +166,52 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
       /**
        * One storage call with the timeout, and the retries when `canRetry`. A result that arrives
-       * after its caller left (timed out, unsubscribed) is handed to `dispose`, so a late writer is
-       * aborted and a late file removed instead of being left behind.
+       * after its caller left (timed out, or `hasLeft()`: the file failed or was unsubscribed) is
+       * handed to `dispose`, so a late writer is aborted and a late file removed instead of being
+       * left behind; the call then rejects with CANCELLED, which nobody hears.
+       *
+       * Promises and one timer, not an Observable pipeline: under load thousands of calls wait for
+       * the thread pool at once, and each one's RxJS subscribers and `timeout` action were most of
+       * the live heap (docs/load.md).
        */
-      function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, dispose?: (late: T) => void): Observable<T> {
-        const once = new Observable<T>((caller) => {
-          const answer = run();
+      async function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, hasLeft: () => boolean, dispose?: (late: T) => void): Promise<T> {
+        const retries = canRetry && retryPolicy !== undefined ? retryPolicy.count : 0;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await callOnce(part, what, run, hasLeft, dispose);
+          } catch (error) {
+            if (attempt > retries || error === CANCELLED || hasLeft()) throw error;
+          }
+          await sleep(backoff(retryPolicy!, attempt));
+          if (hasLeft()) throw CANCELLED;
+        }
+      }
+
+      function callOnce<T>(part: Part, what: string, run: () => Promise<T>, hasLeft: () => boolean, dispose: ((late: T) => void) | undefined): Promise<T> {
+        return new Promise<T>((resolve, reject) => {
+          // The timeout fired: the answer, when it comes, is late.
+          let isLate = false;
+          const timer = timeoutMs > MAX_TIMER ? undefined : setTimeout(() => {
+            isLate = true;
+            reject(new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish ${what} of part ${part.index} within ${timeoutMs} ms.` }));
+          }, timeoutMs);
+          const answer = Promise.resolve().then(run);
           // Creates and closes are waited for by a cleanup (their late result is undone there);
           // writes are not, since a stalled write must not hold the error back.
-          if (dispose !== undefined) void track(bounded(answer, timeoutMs).catch(noop));
+          if (dispose !== undefined) void track(answer.catch(noop));
           answer.then(
             (value) => {
-              if (!caller.closed) {
-                caller.next(value);
-                caller.complete();
-              } else if (dispose !== undefined) dispose(value);
+              clearTimeout(timer);
+              if (!isLate && !hasLeft()) return resolve(value);
+              dispose?.(value);
+              reject(CANCELLED);
             },
-            (error: unknown) => caller.error(error),
+            (error: unknown) => {
+              clearTimeout(timer);
+              reject(error);
+            },
           );
         });
-        const timed = once.pipe(
-          timeout({ first: timeoutMs, with: () => throwError(() => new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish ${what} of part ${part.index} within ${timeoutMs} ms.` })) }),
-        );
-        return canRetry && retryPolicy !== undefined && retryPolicy.count > 0 ? timed.pipe(retryWith(retryPolicy)) : timed;
       }
 
       /** A file closed for this body: kept for the answer, or removed at once when the body already failed. */
@@ -240,69 +260,65 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           let sniffedBytes = 0;
           // The file was closed, aborted or given up: no storage call follows.
           let isFinished = false;
+          // The file failed or its subscriber left: storage answers that come later are undone.
+          let isLeft = false;
+          const hasLeft = (): boolean => isLeft;
 
-          const writeChunks = (chunks: readonly Buffer[], offset: number, length: number): Observable<unknown> => {
+          const writeChunks = async (chunks: readonly Buffer[], offset: number, length: number): Promise<void> => {
             // Joined once for a writer without writev, not again on each retry.
             let joined: Buffer | undefined;
             const run = (): Promise<void> =>
               writer!.writev !== undefined ? writer!.writev(chunks, offset) : writer!.write((joined ??= join(chunks, length)), offset);
-            return call(part, 'a write', run, true).pipe(
-              tap(() => {
-                bytes += length;
-                report(part.index);
-              }),
-            );
+            await call(part, 'a write', run, true, hasLeft);
+            bytes += length;
+            report(part.index);
           };
 
-          const start = (): Observable<unknown> =>
-            defer(async () => {
-              if (options.accept !== undefined) {
-                const first = firstBytes(sniffed, sniffSize);
-                const verdict = await options.accept({ ...startInfo, detectedType: detectType(first) }, first);
-                if (verdict !== true) {
-                  throw new MultipartError('FILE_REJECTED', {
-                    ...where(part),
-                    message: `File ${JSON.stringify(info.filename)} in field ${JSON.stringify(info.fieldName)} was refused${typeof verdict === 'string' ? `: ${verdict}` : ''}.`,
-                  });
-                }
+          const start = async (): Promise<void> => {
+            if (options.accept !== undefined) {
+              const first = firstBytes(sniffed, sniffSize);
+              const verdict = await options.accept({ ...startInfo, detectedType: detectType(first) }, first);
+              if (verdict !== true) {
+                throw new MultipartError('FILE_REJECTED', {
+                  ...where(part),
+                  message: `File ${JSON.stringify(info.filename)} in field ${JSON.stringify(info.fieldName)} was refused${typeof verdict === 'string' ? `: ${verdict}` : ''}.`,
+                });
               }
-            }).pipe(
-              concatMap(() => call(part, 'creating the file', () => storage.create(info), true, abortLate)),
-              concatMap((created) => {
-                writer = created;
-                const held = sniffed;
-                sniffed = [];
-                return of(...held).pipe(concatMap(([chunks, offset, length]) => writeChunks(chunks, offset, length)));
-              }),
-            );
+              if (isLeft) throw CANCELLED;
+            }
+            writer = await call(part, 'creating the file', () => storage.create(info), true, hasLeft, abortLate);
+            const held = sniffed;
+            sniffed = [];
+            for (const [chunks, offset, length] of held) await writeChunks(chunks, offset, length);
+          };
 
-          const write = (chunks: readonly Buffer[], offset: number): ObservableInput<unknown> => {
+          // Promises, which writeBody settles without an Observable per write.
+          const write = (chunks: readonly Buffer[], offset: number): Promise<void> => {
             const length = byteLength(chunks);
             if (fileSize !== undefined && offset + length > fileSize) {
-              return throwError(() => new MultipartError('LIMIT_FILE_SIZE', { ...where(part), limit: fileSize }));
+              return Promise.reject(new MultipartError('LIMIT_FILE_SIZE', { ...where(part), limit: fileSize }));
             }
             if (writer !== undefined) return writeChunks(chunks, offset, length);
             sniffed.push([chunks, offset, length]);
             sniffedBytes += length;
-            return sniffedBytes < sniffSize ? EMPTY : start();
+            return sniffedBytes < sniffSize ? DONE : start();
           };
 
-          const finish = defer(() => (writer === undefined ? start() : EMPTY)).pipe(
-            ignoreElements(),
-            concatWith(defer(() => {
-              if (writer === undefined) return EMPTY; // refused or cancelled
-              const closing = writer;
-              return call(part, 'closing the file', () => closing.close(), false, removeLate).pipe(tap((file) => keep(file.id)));
-            })),
-          );
+          const finish = async (): Promise<StoredFile<Id>> => {
+            if (writer === undefined) await start();
+            const file = await call(part, 'closing the file', () => writer!.close(), false, hasLeft, removeLate);
+            keep(file.id);
+            return file;
+          };
 
           // Batches as arrays: a writer with writev gathers them without a copy.
-          const subscription = part.writeBody(write, { joins: false }).pipe(ignoreElements(), concatWith(finish)).subscribe({
+          const subscription = part.writeBody(write, { joins: false }).pipe(ignoreElements(), concatWith(defer(finish))).subscribe({
             next: (file) => {
               isFinished = true;
               fileSubscriber.next({ kind: 'file', ...file });
             },
             error: (error: unknown) => {
+              isLeft = true;
               const aborting = abortOpen(error);
               // The abort first: the error then finds nothing of this file left.
               void aborting.then(() => fileSubscriber.error(error));
@@ -320,6 +336,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           }
 
           return () => {
+            isLeft = true;
             subscription.unsubscribe();
             if (!isFinished) void abortOpen(new Error('The upload was cancelled.'));
           };
@@ -328,24 +345,36 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
       async function cleanUp(): Promise<void> {
         isFailed = true;
-        // Creates, closes, aborts and removals in flight, each bounded by the timeout; a late
-        // create or close adds its undoing while we wait, hence the loop.
-        while (pending.size > 0) await Promise.allSettled([...pending]);
+        // Creates, closes, aborts and removals in flight, all within one timeout: a stalled
+        // storage cannot hold the error back. A late create or close adds its undoing while we
+        // wait, hence the loop.
+        const deadline = Date.now() + timeoutMs;
+        while (pending.size > 0 && Date.now() < deadline) await bounded(Promise.allSettled([...pending]), deadline - Date.now()).catch(noop);
         if (options.keepOnError === true) return;
         const ids = stored.splice(0);
-        await Promise.allSettled(ids.map((id) => bounded(Promise.resolve().then(() => storage.remove(id)), timeoutMs)));
+        await bounded(Promise.allSettled(ids.map((id) => Promise.resolve().then(() => storage.remove(id)))), timeoutMs).catch(noop);
       }
 
+      runningStores++;
+      const settle = (): void => {
+        if (isSettled) return;
+        isSettled = true;
+        runningStores--;
+      };
       const subscription = parts$
         .pipe(mergeInOrder((part) => (part.filename === undefined ? storeField(part) : storeFile(part)), concurrency))
         .subscribe({
           next: (stored) => subscriber.next(stored),
           error: (error: unknown) => {
-            isSettled = true;
-            void cleanUp().then(() => subscriber.error(error));
+            settle();
+            // After the files' teardown, which RxJS runs once this handler returns: their aborts
+            // are then among the calls the cleanup waits for, so the error finds nothing left.
+            void Promise.resolve()
+              .then(cleanUp)
+              .then(() => subscriber.error(error));
           },
           complete: () => {
-            isSettled = true;
+            settle();
             subscriber.complete();
           },
         });
@@ -353,7 +382,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
       return () => {
         subscription.unsubscribe();
         if (!isSettled) {
-          isSettled = true;
+          settle();
           void cleanUp();
         }
       };
@@ -361,38 +390,87 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 }
 
 /**
- * mergeMap with at most `concurrency` inner Observables at once, whose values come out in the
- * order of the values they were made from (an inner's values wait for every earlier inner's end).
- * The parts of a body arrive one after another anyway (a part is emitted once the one before it
- * has ended), so only their storage overlaps.
+ * mergeMap with at most `limit()` inner Observables at once (read again whenever one may start, so
+ * a share that shrinks as more uploads run applies at once), whose values come out in the order of
+ * the values they were made from (an inner's values wait for every earlier inner's end). The parts
+ * of a body arrive one after another anyway (a part is emitted once the one before it has ended),
+ * so only their storage overlaps.
  */
-function mergeInOrder<T, R>(project: (value: T) => Observable<R>, concurrency: number): OperatorFunction<T, R> {
+function mergeInOrder<T, R>(project: (value: T) => Observable<R>, limit: () => number): OperatorFunction<T, R> {
   return (source) =>
-    defer(() => {
-      // The values of inners that ended after a later one than the first unfinished one, by position.
+    new Observable<R>((subscriber) => {
+      // Values waiting for a free slot, with their positions.
+      const waiting: Array<readonly [T, number]> = [];
+      // Inners running, unsubscribed on teardown.
+      const running = new Set<Subscription>();
+      // Values of inners that ended before an earlier one, by position.
       const ended = new Map<number, R[]>();
+      let received = 0;
+      // The position whose values go out next.
       let next = 0;
-      return source.pipe(
-        mergeMap((value, position) => project(value).pipe(toArray(), map((values) => [position, values] as const)), concurrency),
-        concatMap(([position, values]) => {
-          ended.set(position, values);
-          const ready: R[] = [];
-          for (let head = ended.get(next); head !== undefined; head = ended.get(next)) {
-            ended.delete(next++);
-            ready.push(...head);
-          }
-          return ready;
-        }),
-      );
+      let isSourceDone = false;
+
+      const emitReady = (): void => {
+        for (let head = ended.get(next); head !== undefined; head = ended.get(next)) {
+          ended.delete(next++);
+          for (const value of head) subscriber.next(value);
+        }
+        if (isSourceDone && next === received) subscriber.complete();
+      };
+      const startWaiting = (): void => {
+        while (waiting.length > 0 && running.size < limit() && !subscriber.closed) {
+          const [value, position] = waiting.shift()!;
+          const values: R[] = [];
+          // Undefined while subscribing: an inner may complete within its subscribe call.
+          let inner: Subscription | undefined;
+          let isDone = false;
+          inner = project(value).subscribe({
+            next: (result) => values.push(result),
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => {
+              isDone = true;
+              if (inner !== undefined) running.delete(inner);
+              ended.set(position, values);
+              emitReady();
+              startWaiting();
+            },
+          });
+          if (!isDone && !inner.closed) running.add(inner);
+        }
+      };
+      const reading = source.subscribe({
+        next: (value) => {
+          waiting.push([value, received++]);
+          startWaiting();
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          isSourceDone = true;
+          emitReady();
+        },
+      });
+      return () => {
+        reading.unsubscribe();
+        for (const inner of running) inner.unsubscribe();
+        running.clear();
+        waiting.length = 0;
+      };
     });
 }
 
-/** retry with exponential backoff. */
-function retryWith<T>(policy: RetryPolicy): MonoTypeOperatorFunction<T> {
-  const first = policy.delay ?? 100;
-  const longest = policy.maxDelay ?? 5000;
-  return retry({ count: policy.count, delay: (_error, attempt) => timer(Math.min(longest, first * 2 ** (attempt - 1))) });
+/** Milliseconds before retry `attempt` (1 for the first): exponential, capped. */
+function backoff(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxDelay ?? 5000, (policy.delay ?? 100) * 2 ** (attempt - 1));
 }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// A storage call whose caller left: the rejection nobody hears.
+const CANCELLED = new Error('The storage call was given up.');
+// A write held back for `accept`: nothing to wait for.
+const DONE = Promise.resolve();
 
 function where(part: Part): { partIndex: number; fieldName: string; filename?: string } {
   return part.filename === undefined
@@ -431,6 +509,7 @@ function decodeText(bytes: Buffer, contentType: string): string {
 
 /** `promise`, or a rejection after `ms`: cleanup never waits forever on a stalled storage. */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms > MAX_TIMER) return promise;
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
