@@ -57,7 +57,8 @@ export class RequestUpload {
 
   /** Starts the upload of `req` and attaches it to the request, for the decorators. */
   static start(req: IncomingMessage, storage: FileStorage<unknown>, options: MultipartOptions): RequestUpload {
-    const upload = new RequestUpload(req, storage, options);
+    // A storage that works per request (a multer engine, through fromMulterStorage) is handed this one.
+    const upload = new RequestUpload(req, storage.forRequest?.(req) ?? storage, options);
     Object.defineProperty(req, UPLOAD, { value: upload, configurable: true });
     return upload;
   }

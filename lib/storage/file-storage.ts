@@ -1,6 +1,7 @@
 /**
  * FileStorage / FileWriter: where storeParts sends each file, one positional write at a time.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 
 /** What a storage is told about a file when it is created. */
@@ -81,6 +82,12 @@ export interface FileStorage<Id = string> {
    * `concurrency` option is not given (default 4).
    */
   readonly concurrency?: number;
+  /**
+   * Optional: this storage for one request, for a storage whose work depends on it (a multer
+   * storage engine hands the request to its callbacks: `fromMulterStorage`). `MultipartInterceptor`
+   * calls it once per request; with `storeParts`, call it yourself.
+   */
+  forRequest?(request: IncomingMessage): FileStorage<Id>;
 }
 
 /**
