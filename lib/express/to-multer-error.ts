@@ -1,0 +1,54 @@
+/**
+ * toMulterError: the one place the library's errors become the ones multer's users match on.
+ */
+import { MultipartError, type MultipartErrorCode } from '../errors.js';
+import { MulterError, type ErrorCode } from './multer-error.js';
+
+/** What a library limit becomes, and which of the part's names multer's error carries. */
+interface Mapping {
+  readonly code: ErrorCode;
+  /** multer sets `field` (and `filename` for a file) on these; not on the counting limits. */
+  readonly namesPart: boolean;
+}
+
+// multer's codes for the library's; the limits multer lacks keep the library's code.
+const MAPPINGS: Partial<Record<MultipartErrorCode, Mapping>> = {
+  LIMIT_PARTS: { code: 'LIMIT_PART_COUNT', namesPart: false },
+  LIMIT_FILES: { code: 'LIMIT_FILE_COUNT', namesPart: false },
+  LIMIT_FIELDS: { code: 'LIMIT_FIELD_COUNT', namesPart: false },
+  LIMIT_FIELD_NAME_SIZE: { code: 'LIMIT_FIELD_KEY', namesPart: false },
+  LIMIT_FIELD_SIZE: { code: 'LIMIT_FIELD_VALUE', namesPart: true },
+  LIMIT_FILE_SIZE: { code: 'LIMIT_FILE_SIZE', namesPart: true },
+  LIMIT_HEADER_SIZE: { code: 'LIMIT_HEADER_SIZE', namesPart: true },
+  LIMIT_HEADER_PAIRS: { code: 'LIMIT_HEADER_PAIRS', namesPart: true },
+  LIMIT_PREAMBLE_SIZE: { code: 'LIMIT_PREAMBLE_SIZE', namesPart: false },
+  LIMIT_BODY_SIZE: { code: 'LIMIT_BODY_SIZE', namesPart: false },
+};
+
+/**
+ * The error a multer user's error handler expects for `error`:
+ * - a limit of the parse: a {@link MulterError} with multer's code (`LIMIT_PARTS` →
+ *   `LIMIT_PART_COUNT`, `LIMIT_FILES` → `LIMIT_FILE_COUNT`, `LIMIT_FIELDS` → `LIMIT_FIELD_COUNT`,
+ *   `LIMIT_FIELD_NAME_SIZE` → `LIMIT_FIELD_KEY`, `LIMIT_FIELD_SIZE` → `LIMIT_FIELD_VALUE`,
+ *   `LIMIT_FILE_SIZE`), or the library's code for a limit multer lacks (`LIMIT_HEADER_SIZE`,
+ *   `LIMIT_HEADER_PAIRS`, `LIMIT_PREAMBLE_SIZE`, `LIMIT_BODY_SIZE`); `field` and `filename` set as
+ *   multer sets them, `limit` and `cause` (the MultipartError) beside;
+ * - a part without a field name (`INVALID_CONTENT_DISPOSITION` naming no field): `MISSING_FIELD_NAME`;
+ * - anything else (a malformed body, a timeout, an engine's or fileFilter's own error): unchanged.
+ *
+ * @param error what the upload failed with.
+ * @returns the MulterError, or `error` itself.
+ * @example toMulterError(new MultipartError('LIMIT_FILES', { limit: 2 })).code // 'LIMIT_FILE_COUNT'
+ */
+export function toMulterError(error: unknown): unknown {
+  if (!(error instanceof MultipartError)) return error;
+  const details = { cause: error, ...(error.limit === undefined ? {} : { limit: error.limit }) };
+  if (error.code === 'INVALID_CONTENT_DISPOSITION' && !error.fieldName) {
+    return new MulterError('MISSING_FIELD_NAME', undefined, undefined, details);
+  }
+  const mapping = MAPPINGS[error.code];
+  if (mapping === undefined) return error;
+  return mapping.namesPart
+    ? new MulterError(mapping.code, error.fieldName, error.filename, details)
+    : new MulterError(mapping.code, undefined, undefined, details);
+}
