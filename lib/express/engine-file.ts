@@ -133,6 +133,8 @@ export function startEngineFile(engine: StorageEngine, file: MulterFile, options
       aborting ??= (async () => {
         if (outcome === undefined) {
           isAborting = true;
+          // An engine not reading yet (still choosing a name) has no 'error' listener of its own.
+          stream.on('error', noop);
           stream.destroy(new Error('The upload was aborted.'));
           await Promise.race([answered, delay(ABORT_GRACE_MS)]);
         }

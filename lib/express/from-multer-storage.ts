@@ -48,6 +48,8 @@ export interface EngineStorageSettings {
   readonly describe: (info: FileInfo) => MulterFile;
   /** Called with what `_removeFile` failed with for a stored file. */
   readonly onRemoveError?: (error: unknown, file: MulterFile) => void;
+  /** Called with each abort and removal as it starts, so a request can wait for its cleanup. */
+  readonly onCleanup?: (work: Promise<void>) => void;
 }
 
 const DEFAULT_TIMEOUT = 60_000;
@@ -101,6 +103,10 @@ export function createEngineStorage(engine: StorageEngine, settings: EngineStora
 function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, issued: WeakMap<object, number>): MulterStorage {
   const request = settings.request as UploadRequest;
   const known = (id: MulterFile): boolean => typeof id === 'object' && id !== null && issued.has(id);
+  const cleaning = (work: Promise<void>): Promise<void> => {
+    settings.onCleanup?.(work.catch(noop));
+    return work;
+  };
   return {
     engine,
     forRequest: (req) => makeStorage(engine, { ...settings, request: req }, issued),
@@ -115,7 +121,7 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
       return {
         write: writer.write,
         writev: writer.writev,
-        abort: writer.abort,
+        abort: (reason) => cleaning(writer.abort(reason)),
         async close() {
           const stored = await writer.close();
           issued.set(stored.id, stored.index);
@@ -145,7 +151,7 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     },
     async remove(id: MulterFile): Promise<void> {
       if (!known(id)) return;
-      await removeEngineFile(engine, request, id, settings.timeout).catch((error: unknown) => {
+      await cleaning(removeEngineFile(engine, request, id, settings.timeout)).catch((error: unknown) => {
         settings.onRemoveError?.(error, id);
         throw error;
       });
@@ -186,3 +192,5 @@ function cannotReadBack(engine: StorageEngine): Error {
     { code: 'ENOTSUP' },
   );
 }
+
+function noop(): void {}

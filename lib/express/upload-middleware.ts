@@ -84,12 +84,18 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
   const files = new RequestFiles(req, strategy);
   const admitted = new Map<number, AdmittedFile>();
   const storageErrors: unknown[] = [];
+  // The aborts and removals of this request's files still running.
+  const cleanups = new Set<Promise<void>>();
   const storage = createEngineStorage(settings.storage, {
     request: req,
     timeout: settings.timeout,
     highWaterMark: settings.fileHwm,
     describe: (info) => admitted.get(info.index)!.file,
     onRemoveError: (error, file) => storageErrors.push(describeRemoveError(error, file)),
+    onCleanup: (work) => {
+      cleanups.add(work);
+      void work.then(() => cleanups.delete(work));
+    },
   });
 
   readParts(req, settings, limits)
@@ -116,13 +122,15 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
         if (entry !== undefined && stored.kind === 'file') files.fill(entry.slot, stored.id);
       },
       error: (error: unknown) => {
-        // storeParts has removed every file of the request by now.
         files.dropUnfilled();
         const answer = toMulterError(error);
         if (typeof answer === 'object' && answer !== null && Object.isExtensible(answer)) {
           (answer as { storageErrors?: unknown[] }).storageErrors = storageErrors;
         }
-        fail(answer);
+        // storeParts removes the files it closed before it passes the error on, but a file still
+        // being written when the parse fails is aborted by its teardown, which runs after: wait
+        // for every abort and removal of this request before answering.
+        void settle(cleanups).then(() => fail(answer));
       },
       complete: () => {
         // The epilogue, if any: read and dropped, not waited for.
@@ -130,6 +138,12 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
         done();
       },
     });
+}
+
+/** Resolves once no cleanup is running, including those started in the teardown that follows an error. */
+async function settle(cleanups: Set<Promise<void>>): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  while (cleanups.size > 0) await Promise.allSettled([...cleanups]);
 }
 
 /** The request's parts: from the request itself, or from what `streamHandler` writes. */

@@ -3,6 +3,7 @@
  * 2.x itself (`/multer/...`) and once with rx-multipart/express (`/rx/...`), so that one request sent
  * to both shows whether the drop-in fills req.body, req.file and req.files, and fails, as multer does.
  */
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,10 +54,19 @@ export interface RouteAnswer {
   readonly error?: { readonly name: string; readonly code?: string; readonly field?: string; readonly filename?: string; readonly message: string; readonly isMulterError: boolean; readonly storageErrors?: number };
 }
 
+/** An error a route's middleware passed to next(), as the error handler saw it. */
+export interface Failure {
+  readonly side: 'multer' | 'rx';
+  readonly path: string;
+  readonly error: unknown;
+}
+
 /** An app listening on loopback, with the folders each side's disk storage writes to. */
 export interface UploadApp {
   readonly url: string;
   readonly folders: { readonly multer: string; readonly rx: string };
+  /** Emits 'failure' with a {@link Failure} each time the error handler runs. */
+  readonly events: EventEmitter;
   close(): Promise<void>;
 }
 
@@ -72,8 +82,9 @@ export interface UploadApp {
  */
 export async function startUploadApp(express: ExpressFactory, folders: { multer: string; rx: string }): Promise<UploadApp> {
   const app = express();
-  app.use('/multer', routes(express, realMulter as unknown as MulterLike, folders.multer));
-  app.use('/rx', routes(express, multer as unknown as MulterLike, folders.rx));
+  const events = new EventEmitter();
+  app.use('/multer', routes(express, realMulter as unknown as MulterLike, folders.multer, (path, error) => events.emit('failure', { side: 'multer', path, error })));
+  app.use('/rx', routes(express, multer as unknown as MulterLike, folders.rx, (path, error) => events.emit('failure', { side: 'rx', path, error })));
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -81,6 +92,7 @@ export async function startUploadApp(express: ExpressFactory, folders: { multer:
   return {
     url: `http://127.0.0.1:${port}`,
     folders,
+    events,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -89,7 +101,7 @@ export async function startUploadApp(express: ExpressFactory, folders: { multer:
   };
 }
 
-function routes(express: ExpressFactory, factory: MulterLike, folder: string): Express {
+function routes(express: ExpressFactory, factory: MulterLike, folder: string, onFailure: (path: string, error: unknown) => void): Express {
   const router = express();
   const disk = factory({ dest: folder });
   router.post('/single', disk.single('avatar'), answer(folder));
@@ -103,6 +115,7 @@ function routes(express: ExpressFactory, factory: MulterLike, folder: string): E
   router.post('/utf8', factory({ dest: folder, defParamCharset: 'utf8' }).any(), answer(folder));
   router.post('/preserve', factory({ dest: folder, preservePath: true }).any(), answer(folder));
   router.use(((error: unknown, req, res, _next) => {
+    onFailure(req.path, error);
     const failure = error as Error & { code?: string; field?: string; filename?: string; storageErrors?: unknown[]; status?: number };
     const summary: RouteAnswer['error'] = {
       name: failure.name,
