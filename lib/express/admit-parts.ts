@@ -29,17 +29,20 @@ export interface Admission {
   /** Files each field may still take (`maxCount`); undefined for `any()`: every field, no count. */
   readonly quota: Record<string, number> | undefined;
   readonly files: RequestFiles;
-  /** Filled here: each admitted file by its part's index, for the storage and for req.files. */
+  /** Filled here: each admitted file by its part's index, for req.files. */
   readonly admitted: Map<number, AdmittedFile>;
+  /** Hands an admitted file to the storage engine, at once (multer calls `_handleFile` right after fileFilter). */
+  readonly start: (index: number, file: MulterFile) => void;
   /** Milliseconds fileFilter may take to call back. */
   readonly timeout: number;
 }
 
 /**
  * Admits a request's parts one at a time, in body order: a text field is read and added to
- * req.body (so a storage engine's callbacks see every field sent before their file, as with
- * multer); a file is checked against the middleware's fields (`LIMIT_UNEXPECTED_FILE`), then
- * `fileFilter` decides: passed on to storage, skipped (drained), or the request fails with its error.
+ * req.body; a file is checked against the middleware's fields (`LIMIT_UNEXPECTED_FILE`), then
+ * `fileFilter` decides: handed to the storage engine at once and passed on for its bytes, skipped
+ * (drained), or the request fails with its error. So a storage engine's callbacks see every field
+ * sent before their file and none after it, as with multer.
  * Like multer, a file part with an empty filename and a part typed application/octet-stream without
  * one are dropped.
  *
@@ -115,6 +118,9 @@ function admitFile(admission: Admission, part: Part): Observable<Part> {
         return EMPTY;
       }
       admission.admitted.set(part.index, { file, slot });
+      // Before the next part is read: the engine's callbacks (diskStorage's destination and
+      // filename) see the fields sent before the file, not those after it.
+      admission.start(part.index, file);
       return of(part);
     }),
   );

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import { fileNotFound } from '../storage/stored-file.js';
 import { isDiskStorage } from './disk-storage.js';
-import { locationOf, removeEngineFile, startEngineFile } from './engine-file.js';
+import { locationOf, removeEngineFile, startEngineFile, type EngineFileOptions, type EngineFileWriter } from './engine-file.js';
 import { isMemoryStorage } from './memory-storage.js';
 import type { MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
 
@@ -46,6 +46,8 @@ export interface EngineStorageSettings {
   readonly highWaterMark: number | undefined;
   /** The file object the engine is handed for a part. */
   readonly describe: (info: FileInfo) => MulterFile;
+  /** A file whose engine was started already (by the middleware, when fileFilter accepted it). */
+  readonly take?: (info: FileInfo) => EngineFileWriter | undefined;
   /** Called with what `_removeFile` failed with for a stored file. */
   readonly onRemoveError?: (error: unknown, file: MulterFile) => void;
   /** Called with each abort and removal as it starts, so a request can wait for its cleanup. */
@@ -111,13 +113,7 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     engine,
     forRequest: (req) => makeStorage(engine, { ...settings, request: req }, issued),
     async create(info: FileInfo): Promise<FileWriter<MulterFile>> {
-      const writer = startEngineFile(engine, settings.describe(info), {
-        request,
-        index: info.index,
-        timeout: settings.timeout,
-        ...(settings.highWaterMark === undefined ? {} : { highWaterMark: settings.highWaterMark }),
-        ...(settings.onRemoveError === undefined ? {} : { onRemoveError: settings.onRemoveError }),
-      });
+      const writer = settings.take?.(info) ?? startEngineFile(engine, settings.describe(info), engineFileOptions(settings, info.index));
       return {
         write: writer.write,
         writev: writer.writev,
@@ -156,6 +152,17 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
         throw error;
       });
     },
+  };
+}
+
+/** What one file of a storage needs: the request, the removal timeout, the stream's buffer. */
+export function engineFileOptions(settings: Omit<EngineStorageSettings, 'describe'>, index: number): EngineFileOptions {
+  return {
+    request: settings.request as UploadRequest,
+    index,
+    timeout: settings.timeout,
+    ...(settings.highWaterMark === undefined ? {} : { highWaterMark: settings.highWaterMark }),
+    ...(settings.onRemoveError === undefined ? {} : { onRemoveError: settings.onRemoveError }),
   };
 }
 

@@ -6,7 +6,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { defer, merge, Observable, tap, throwError } from 'rxjs';
+import { defer, Observable, tap, throwError } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { drainRequest } from '../nest/drain-request.js';
 import { parseMultipart, type ParseOptions } from '../operators/parse-multipart.js';
@@ -16,7 +16,8 @@ import { fromReadable } from '../sources/from-readable.js';
 import { multipart } from '../sources/multipart.js';
 import { admitParts, type AdmittedFile } from './admit-parts.js';
 import { createFormBody } from './form-body.js';
-import { createEngineStorage, mediaTypeOf } from './from-multer-storage.js';
+import { startEngineFile, type EngineFileWriter } from './engine-file.js';
+import { createEngineStorage, engineFileOptions, mediaTypeOf } from './from-multer-storage.js';
 import { resolveRequestLimits, validateLimits, type Field, type RequestLimits, type UploadSettings } from './multer-options.js';
 import { RequestFiles, type FileStrategy } from './request-files.js';
 import type { MulterFile, UploadRequest } from './storage-engine.js';
@@ -86,17 +87,28 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
   const storageErrors: unknown[] = [];
   // The aborts and removals of this request's files still running.
   const cleanups = new Set<Promise<void>>();
-  const storage = createEngineStorage(settings.storage, {
+  const engineSettings = {
     request: req,
     timeout: settings.timeout,
     highWaterMark: settings.fileHwm,
-    describe: (info) => admitted.get(info.index)!.file,
-    onRemoveError: (error, file) => storageErrors.push(describeRemoveError(error, file)),
-    onCleanup: (work) => {
+    onRemoveError: (error: unknown, file: MulterFile) => void storageErrors.push(describeRemoveError(error, file)),
+    onCleanup: (work: Promise<void>) => {
       cleanups.add(work);
       void work.then(() => cleanups.delete(work));
     },
+  };
+  // Files handed to the engine when fileFilter accepted them, until storeParts takes them for their bytes.
+  const started = new Map<number, EngineFileWriter>();
+  const storage = createEngineStorage(settings.storage, {
+    ...engineSettings,
+    describe: (info) => admitted.get(info.index)!.file,
+    take: (info) => {
+      const writer = started.get(info.index);
+      started.delete(info.index);
+      return writer;
+    },
   });
+  const start = (index: number, file: MulterFile): void => void started.set(index, startEngineFile(settings.storage, file, engineFileOptions(engineSettings, index)));
 
   readParts(req, settings, limits)
     .pipe(
@@ -110,6 +122,7 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
         quota: fields === undefined ? undefined : quotaOf(fields),
         files,
         admitted,
+        start,
         timeout: settings.timeout,
       }),
       tap({ error: drain }),
@@ -123,6 +136,9 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
       },
       error: (error: unknown) => {
         files.dropUnfilled();
+        // Files the engine had begun and storeParts never took (the error came first).
+        for (const writer of started.values()) engineSettings.onCleanup(writer.abort(error).catch(noop));
+        started.clear();
         const answer = toMulterError(error);
         if (typeof answer === 'object' && answer !== null && Object.isExtensible(answer)) {
           (answer as { storageErrors?: unknown[] }).storageErrors = storageErrors;
@@ -166,19 +182,22 @@ function readParts(req: UploadRequest, settings: UploadSettings, limits: Request
   return defer(() => {
     const sink = new PassThrough();
     streamHandler(req, sink);
-    // The sink never ends if the request it is fed from is cut: watch the request too.
-    return merge(fromReadable(sink).pipe(parseMultipart(contentType, { ...options, backpressure: sink })), requestLoss(req));
+    return failOnLoss(req, fromReadable(sink).pipe(parseMultipart(contentType, { ...options, backpressure: sink })));
   });
 }
 
-/** Errors with UNEXPECTED_END when the request closes before its whole body was received. */
-function requestLoss(req: IncomingMessage): Observable<never> {
-  return new Observable<never>((subscriber) => {
+/**
+ * `parts$`, failed with UNEXPECTED_END if the request closes before its whole body was received:
+ * a sink fed from the request never ends when the request is cut.
+ */
+function failOnLoss(req: IncomingMessage, parts$: Observable<Part>): Observable<Part> {
+  return new Observable<Part>((subscriber) => {
     const onClose = (): void => {
       if (!req.complete) subscriber.error(new MultipartError('UNEXPECTED_END', { message: 'The client went away before the body ended.' }));
     };
     req.once('close', onClose);
-    return () => req.off('close', onClose);
+    subscriber.add(() => req.off('close', onClose));
+    subscriber.add(parts$.subscribe(subscriber));
   });
 }
 
@@ -205,3 +224,5 @@ function describeRemoveError(error: unknown, file: MulterFile): unknown {
   }
   return error;
 }
+
+function noop(): void {}
