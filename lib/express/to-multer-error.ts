@@ -7,22 +7,25 @@ import { MulterError, type ErrorCode } from './multer-error.js';
 /** What a library limit becomes, and which of the part's names multer's error carries. */
 interface Mapping {
   readonly code: ErrorCode;
-  /** multer sets `field` (and `filename` for a file) on these; not on the counting limits. */
-  readonly namesPart: boolean;
+  /**
+   * 'file': `field` and `filename` (multer's LIMIT_FILE_SIZE); 'field': `field` only (its
+   * LIMIT_FIELD_VALUE); 'none': neither (its counting limits and LIMIT_FIELD_KEY).
+   */
+  readonly names: 'file' | 'field' | 'none';
 }
 
 // multer's codes for the library's; the limits multer lacks keep the library's code.
 const MAPPINGS: Partial<Record<MultipartErrorCode, Mapping>> = {
-  LIMIT_PARTS: { code: 'LIMIT_PART_COUNT', namesPart: false },
-  LIMIT_FILES: { code: 'LIMIT_FILE_COUNT', namesPart: false },
-  LIMIT_FIELDS: { code: 'LIMIT_FIELD_COUNT', namesPart: false },
-  LIMIT_FIELD_NAME_SIZE: { code: 'LIMIT_FIELD_KEY', namesPart: false },
-  LIMIT_FIELD_SIZE: { code: 'LIMIT_FIELD_VALUE', namesPart: true },
-  LIMIT_FILE_SIZE: { code: 'LIMIT_FILE_SIZE', namesPart: true },
-  LIMIT_HEADER_SIZE: { code: 'LIMIT_HEADER_SIZE', namesPart: true },
-  LIMIT_HEADER_PAIRS: { code: 'LIMIT_HEADER_PAIRS', namesPart: true },
-  LIMIT_PREAMBLE_SIZE: { code: 'LIMIT_PREAMBLE_SIZE', namesPart: false },
-  LIMIT_BODY_SIZE: { code: 'LIMIT_BODY_SIZE', namesPart: false },
+  LIMIT_PARTS: { code: 'LIMIT_PART_COUNT', names: 'none' },
+  LIMIT_FILES: { code: 'LIMIT_FILE_COUNT', names: 'none' },
+  LIMIT_FIELDS: { code: 'LIMIT_FIELD_COUNT', names: 'none' },
+  LIMIT_FIELD_NAME_SIZE: { code: 'LIMIT_FIELD_KEY', names: 'none' },
+  LIMIT_FIELD_SIZE: { code: 'LIMIT_FIELD_VALUE', names: 'field' },
+  LIMIT_FILE_SIZE: { code: 'LIMIT_FILE_SIZE', names: 'file' },
+  LIMIT_HEADER_SIZE: { code: 'LIMIT_HEADER_SIZE', names: 'file' },
+  LIMIT_HEADER_PAIRS: { code: 'LIMIT_HEADER_PAIRS', names: 'file' },
+  LIMIT_PREAMBLE_SIZE: { code: 'LIMIT_PREAMBLE_SIZE', names: 'none' },
+  LIMIT_BODY_SIZE: { code: 'LIMIT_BODY_SIZE', names: 'none' },
 };
 
 /**
@@ -48,7 +51,7 @@ export function toMulterError(error: unknown): unknown {
   }
   const mapping = MAPPINGS[error.code];
   if (mapping === undefined) return error;
-  return mapping.namesPart
-    ? new MulterError(mapping.code, error.fieldName, error.filename, details)
-    : new MulterError(mapping.code, undefined, undefined, details);
+  const field = mapping.names === 'none' ? undefined : error.fieldName;
+  const filename = mapping.names === 'file' ? error.filename : undefined;
+  return new MulterError(mapping.code, field, filename, details);
 }
