@@ -151,6 +151,9 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
         settings.onRemoveError?.(error, id);
         throw error;
       });
+      // Gone: stat answers undefined and open ENOENT from now on (the disk engine has also
+      // deleted `path` from the object).
+      issued.delete(id);
     },
   };
 }
