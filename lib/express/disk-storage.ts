@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { MulterError } from './multer-error.js';
-import type { MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
+import type { Callback, MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
 
 /** Options of {@link diskStorage}, as multer's. */
 export interface DiskStorageOptions {
@@ -15,7 +15,7 @@ export interface DiskStorageOptions {
    * The folder files go to: a string (created at once, recursively), or a function that calls back
    * with one (you create it). Default: `os.tmpdir()`.
    */
-  destination?: string | ((req: UploadRequest, file: MulterFile, callback: (error: Error | null, destination: string) => void) => void) | undefined;
+  destination?: string | Callback<(req: UploadRequest, file: MulterFile, callback: (error: Error | null, destination: string) => void) => void> | undefined;
   /**
    * Calls back with the file's name in its folder. Default: 32 random hex digits, no extension.
    * `file.originalname` is the client's: never use it unchecked (it may be `..` with `preservePath`).

@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Limits as ParseLimits } from '../parser/limits.js';
 import { DEFAULT_LIMITS } from '../parser/limits.js';
 import type { HeaderCharset } from '../parser/text-decoding.js';
-import type { FileFilter, FileFilterCallback, StorageEngine, UploadRequest } from './storage-engine.js';
+import type { Callback, FileFilter, FileFilterCallback, StorageEngine, UploadRequest } from './storage-engine.js';
 
 /**
  * Limits of one request. multer's names and meanings; every one has a finite default here (multer
@@ -40,7 +40,7 @@ export interface Limits {
 }
 
 /** Feeds the body to the parse when the request's own stream was read already (multer's `streamHandler`). */
-export type StreamHandler = (req: UploadRequest, sink: Writable) => void;
+export type StreamHandler = Callback<(req: UploadRequest, sink: Writable) => void>;
 
 /** Options of `multer(options)`. */
 export interface Options {
@@ -49,7 +49,7 @@ export interface Options {
   /** A folder for `diskStorage({ destination: dest })`, used when `storage` is not given. Without either, files are kept in memory. */
   dest?: string | undefined;
   /** Limits, or a function of the request that returns them (called once per request). */
-  limits?: Limits | ((req: UploadRequest) => Limits | undefined) | undefined;
+  limits?: Limits | Callback<(req: UploadRequest) => Limits | undefined> | undefined;
   /** Keep the client's path in `originalname` instead of its basename. Default false. */
   preservePath?: boolean | undefined;
   /** Charset of part header parameters without an explicit one (filenames, field names): 'latin1' (default, as multer) or 'utf8'. */
@@ -83,7 +83,7 @@ export interface Field {
 /** The options of one multer instance, resolved once. */
 export interface UploadSettings {
   readonly storage: StorageEngine;
-  readonly limits: Limits | ((req: UploadRequest) => Limits | undefined) | undefined;
+  readonly limits: Options['limits'];
   readonly fileFilter: FileFilter;
   readonly preservePath: boolean;
   readonly defParamCharset: HeaderCharset;

@@ -53,6 +53,13 @@ declare global {
   }
 }
 
+/**
+ * A callback type whose parameters are checked both ways, as a method's are: so that a callback
+ * written for @types/multer, its `req` annotated as Express's `Request` (narrower than
+ * {@link UploadRequest}), is accepted under `strictFunctionTypes`.
+ */
+export type Callback<T extends (...args: never[]) => unknown> = { bivarianceHack(...args: Parameters<T>): ReturnType<T> }['bivarianceHack'];
+
 /** A file object, as storage engines, `fileFilter`, `req.file` and `req.files` see it. */
 export type MulterFile = Express.Multer.File;
 
@@ -92,4 +99,4 @@ export interface FileFilterCallback {
  * Decides about each file before any of its bytes is stored: `file` has `fieldname`,
  * `originalname`, `encoding` and `mimetype`.
  */
-export type FileFilter = (req: UploadRequest, file: MulterFile, callback: FileFilterCallback) => void;
+export type FileFilter = Callback<(req: UploadRequest, file: MulterFile, callback: FileFilterCallback) => void>;

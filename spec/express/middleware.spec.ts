@@ -360,7 +360,7 @@ describe('a client that goes away', () => {
     expect(readdirSync(folder)).toEqual([]);
   });
 
-  it("should leave no partial file of multer's own disk engine either (multer itself leaves it)", async () => {
+  it("should leave no partial file of multer's own disk engine either (multer 2.1.1 left it)", async () => {
     const error = await abortMidFile(realMulter.diskStorage({ destination: folder }) as unknown as StorageEngine, () => readdirSync(folder).length);
     expect(error).toMatchObject({ code: 'UNEXPECTED_END' });
     expect(readdirSync(folder)).toEqual([]);
