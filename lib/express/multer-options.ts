@@ -64,9 +64,9 @@ export interface Options {
   fileHwm?: number | undefined;
   /** Writes the body into `sink` and ends it, when the request's stream was consumed before (Cloud Functions' `req.rawBody`). Default: the request itself. */
   streamHandler?: StreamHandler | undefined;
-  /** Milliseconds `fileFilter` and each step of a storage engine (taking a chunk, answering after the file's end, removing a file) may take before the upload fails with `TIMEOUT` (408). Default 60000 (not in multer). */
+  /** Milliseconds `fileFilter` and each step of a storage engine (taking a chunk, answering after the file's end, removing a file) may take before the upload fails with `TIMEOUT` (408). Default 60000, at most 2^31 - 1 (not in multer). */
   timeout?: number | undefined;
-  /** Milliseconds a paused request may wait with no byte stored before it fails with `STALLED`. Default 30000 (not in multer). */
+  /** Milliseconds a paused request may wait with no byte stored before it fails with `STALLED`. Default 30000, at most 2^31 - 1 (not in multer). */
   stallTimeout?: number | undefined;
   /** Bytes of a failed request's body read and dropped so the client gets the answer; past them the connection is closed. Default 16 MiB (not in multer). */
   drainLimit?: number | undefined;
@@ -151,10 +151,24 @@ export function headerCharsetOf(charset: string | undefined): HeaderCharset {
   throw new TypeError(`defParamCharset must be 'utf8' or 'latin1', not ${JSON.stringify(charset)}.`);
 }
 
+// Node runs a timer of more than 2^31 - 1 ms (Infinity included) after 1 ms: a "no timeout" would
+// time out at once.
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** A timeout option: a positive number of milliseconds a Node timer can wait. */
+function checkTimer(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value > 0) || value > LONGEST_TIMER_MS) {
+    throw new TypeError(`Expected ${name} to be a number of milliseconds from 1 to ${LONGEST_TIMER_MS} (Node's longest timer), not ${String(value)}`);
+  }
+}
+
 /** The settings of `multer(options)`, checked once, when the instance is made. */
 export function resolveSettings(options: Options, defaultStorage: (dest: string | undefined) => StorageEngine): UploadSettings {
   if (options.limits !== undefined && options.limits !== null && typeof options.limits !== 'function') validateLimits(options.limits);
   if (options.streamHandler !== undefined && typeof options.streamHandler !== 'function') throw new TypeError('Expected streamHandler to be a function');
+  checkTimer('timeout', options.timeout);
+  checkTimer('stallTimeout', options.stallTimeout);
   return {
     storage: options.storage ?? defaultStorage(options.dest),
     limits: options.limits ?? undefined,

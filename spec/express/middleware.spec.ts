@@ -426,6 +426,12 @@ describe('filenames, charsets and the request stream', () => {
     expect(after.file!.buffer.toString()).toBe('from rawBody');
   });
 
+  it('should throw a TypeError for a timeout a Node timer cannot wait (Infinity would fire after 1 ms)', () => {
+    expect(() => multer({ timeout: Infinity })).toThrow(TypeError);
+    expect(() => multer({ stallTimeout: 0 })).toThrow(TypeError);
+    expect(() => multer({ timeout: 2 ** 31 - 1 })).not.toThrow();
+  });
+
   it('should throw a TypeError for options that are not an object, as multer does', () => {
     expect(() => multer('uploads/' as never)).toThrow(new TypeError('Expected object for argument options'));
   });
