@@ -58,7 +58,7 @@ export interface Options {
   defCharset?: string | undefined;
   /** Decides which files are stored. Default: all. */
   fileFilter?(req: UploadRequest, file: Express.Multer.File, callback: FileFilterCallback): void;
-  /** Bytes of the body held in memory (parsed, not yet stored) above which the request is paused. Default 1 MiB. */
+  /** Bytes of the body held in memory (parsed, not yet stored) above which the request is paused. Default: the parse's, 1 MiB for an upload alone and less as more run at once (16 MiB shared, 64 KiB at least). */
   highWaterMark?: number | undefined;
   /** `highWaterMark` of each `file.stream`. Default: Node's (16 KiB on Node 20). */
   fileHwm?: number | undefined;
