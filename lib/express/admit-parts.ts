@@ -173,7 +173,7 @@ export function decodeValue(bytes: Buffer, contentType: string, defCharset: stri
       return bytes.toString('latin1');
   }
   try {
-    return new TextDecoder(charset).decode(bytes);
+    return new TextDecoder(charset, { ignoreBOM: true }).decode(bytes);
   } catch {
     // A charset TextDecoder does not know: UTF-8 is what browsers send.
     return bytes.toString('utf8');

@@ -500,7 +500,7 @@ function decodeText(bytes: Buffer, contentType: string): string {
   const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
   if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return bytes.toString('utf8');
   try {
-    return new TextDecoder(charset).decode(bytes);
+    return new TextDecoder(charset, { ignoreBOM: true }).decode(bytes);
   } catch {
     // An unknown charset: UTF-8 is what browsers send.
     return bytes.toString('utf8');

@@ -6,7 +6,9 @@
 /** How header bytes are read before parameters are parsed: busboy's `defParamCharset`. */
 export type HeaderCharset = 'utf8' | 'latin1';
 
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM: a U+FEFF that starts a value is the client's character, not a byte order mark to drop
+// (TextDecoder strips it by default; a fuzzer found a filename* beginning with one losing it).
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const decoders = new Map<string, InstanceType<typeof TextDecoder> | null>();
 
 type NativeSlice = (this: Uint8Array, start: number, end: number) => string;
@@ -46,7 +48,7 @@ export function decodeCharset(bytes: Uint8Array, charset: string): string | unde
   let decoder = decoders.get(label);
   if (decoder === undefined) {
     try {
-      decoder = new TextDecoder(label);
+      decoder = new TextDecoder(label, { ignoreBOM: true });
     } catch {
       decoder = null;
     }
