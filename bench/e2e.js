@@ -11,7 +11,7 @@ const { join } = require('node:path');
 const { KiB, MiB } = require('./bodies');
 
 const SERVERS = ['rx-multipart', 'rx-multipart-sha256', 'multer', 'formidable'];
-const LABELS = { 'rx-multipart': '**rx-multipart**', 'rx-multipart-sha256': "rx-multipart, checksum: 'sha256'" };
+const LABELS = { 'rx-multipart': '**rx-multipart**', 'rx-multipart-sha256': "rx-multipart, checksum: 'sha256'", 'rx-multipart@baseline': 'rx-multipart@baseline' };
 const isPeer = (kind) => !kind.startsWith('rx-multipart');
 
 /** The client, run in its own process so the parent stays idle: prints {seconds, status, answer}. */
