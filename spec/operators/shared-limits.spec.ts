@@ -1,7 +1,7 @@
 /**
  * What uploads running at once share: the parse's window of bytes in flight (16 MiB over the
  * parses of the process, 1 MiB at most and 64 KiB at least each) and storeParts' files in progress
- * (64 over the uploads, at least one each). A number given as an option is not shared. Also: the
+ * (256 over the uploads, at least one each). A number given as an option is not shared. Also: the
  * error of a failed upload is passed on only once its open file is aborted, and a timeout of
  * Infinity means none.
  */
@@ -148,25 +148,27 @@ describe('the files in progress shared by the uploads storing at once', () => {
     expect(counting.peak('a')).toBe(32);
   });
 
-  it('should share 64 files among the uploads storing at once (three uploads: 21 each)', async () => {
+  it('should share 256 files among the uploads storing at once (ten uploads: 25 each)', async () => {
     const counting = countingStorage(32);
-    expect(await storeAll(['a', 'b', 'c'], 40, counting)).toEqual([40, 40, 40]);
-    expect([counting.peak('a'), counting.peak('b'), counting.peak('c')]).toEqual([21, 21, 21]);
-    expect(counting.peak()).toBe(63);
+    const uploads = Array.from({ length: 10 }, (_, i) => `u${i}`);
+    expect(await storeAll(uploads, 40, counting)).toEqual(uploads.map(() => 40));
+    expect(uploads.map((upload) => counting.peak(upload))).toEqual(uploads.map(() => 25));
+    expect(counting.peak()).toBe(250);
   });
 
-  it('should let every upload store at least one file when more than 64 store at once', async () => {
+  it('should let every upload store at least one file when more than 256 store at once', async () => {
     const counting = countingStorage(32);
-    const uploads = Array.from({ length: 80 }, (_, i) => `u${i}`);
+    const uploads = Array.from({ length: 300 }, (_, i) => `u${i}`);
     expect(await storeAll(uploads, 3, counting)).toEqual(uploads.map(() => 3));
     expect(Math.max(...uploads.map((upload) => counting.peak(upload)))).toBe(1);
-    expect(counting.peak()).toBe(80);
+    expect(counting.peak()).toBe(300);
   });
 
   it('should keep a concurrency given as an option, however many uploads store at once', async () => {
     const counting = countingStorage(32);
-    expect(await storeAll(['a', 'b', 'c'], 40, counting, 30)).toEqual([40, 40, 40]);
-    expect([counting.peak('a'), counting.peak('b'), counting.peak('c')]).toEqual([30, 30, 30]);
+    const uploads = Array.from({ length: 10 }, (_, i) => `u${i}`);
+    expect(await storeAll(uploads, 40, counting, 30)).toEqual(uploads.map(() => 40));
+    expect(uploads.map((upload) => counting.peak(upload))).toEqual(uploads.map(() => 30));
   });
 });
 
