@@ -30,19 +30,32 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
   const headers = new HeaderRecord();
   const length = text.length;
   let pairs = 0;
+  // The header being read: its name, and its value with the lines that continue it and its
+  // trailing whitespace (inside a quoted string left open at the end of a line, that whitespace is
+  // data). It is trimmed and stored once, when the next header starts or the block ends: storing it
+  // at each line made V8 flatten and copy the whole value per line (quadratic, found by fuzzing).
   let lastName = '';
-  // The value of the line being read, with the lines that continue it and its trailing
-  // whitespace: inside a quoted string left open at the end of a line, that whitespace is data.
   let lastRaw = '';
-  // Earlier values of headers seen on several lines, joined once at the end (RFC 9110 §5.3): joining
-  // at each repeat made V8 copy the whole value again per line (a 1 MiB block of one repeated
-  // header took 23 s).
+  // Earlier values of headers seen on several lines, joined once at the end (RFC 9110 §5.3).
   let repeats: Map<string, string[]> | undefined;
   // Whether lastRaw ends inside an open quoted string; undefined until a line needs to know.
   let isOpen: boolean | undefined;
   // Folded lines of the current header: each one makes the open-quote test read the whole value
   // again, so they are capped (1500 folds per part made 1 MB of body cost 16 s).
   let folds = 0;
+
+  const store = (): void => {
+    if (lastName === '') return;
+    const value = trimEnd(lastRaw);
+    const earlier = headers[lastName];
+    if (earlier !== undefined) {
+      const list = (repeats ??= new Map()).get(lastName);
+      if (list === undefined) repeats.set(lastName, [earlier]);
+      else list.push(earlier);
+    }
+    headers[lastName] = value;
+  };
+
   let start = 0;
   while (start < length) {
     let end = text.indexOf('\r\n', start);
@@ -55,18 +68,12 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
       at++;
       while (at < end && isWhitespace(text.charCodeAt(at))) at++;
       if (++pairs > maxPairs) return new HeaderBlockError('LIMIT_HEADER_PAIRS', `More than ${maxPairs} header lines in a part.`);
-      const previous = headers[name];
-      if (previous !== undefined) {
-        if (name === 'content-disposition' || name === 'content-type') {
-          return new HeaderBlockError('MALFORMED_HEADER', `The part repeats the ${name} header.`);
-        }
-        const earlier = (repeats ??= new Map()).get(name);
-        if (earlier === undefined) repeats.set(name, [previous]);
-        else earlier.push(previous);
+      store();
+      if (headers[name] !== undefined && (name === 'content-disposition' || name === 'content-type')) {
+        return new HeaderBlockError('MALFORMED_HEADER', `The part repeats the ${name} header.`);
       }
-      lastRaw = text.slice(at, end);
-      headers[name] = trimEnd(lastRaw);
       lastName = name;
+      lastRaw = text.slice(at, end);
       isOpen = undefined;
       folds = 0;
     } else if (lastName === '') {
@@ -74,8 +81,6 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
     } else if ((isOpen ??= lastRaw.includes('"') && parseHeaderParams(lastRaw, false).isUnterminated)) {
       const line = text.slice(start, end);
       lastRaw = `${lastRaw}\r\n${line}`;
-      // Only the line can end in whitespace; reading the joined value's last byte would flatten it.
-      headers[lastName] = isWhitespace(line.charCodeAt(line.length - 1)) ? lastRaw.trimEnd() : lastRaw;
       // Re-reading the whole value for each line was quadratic (a 16 KiB block of short lines cost
       // 100 ms). Only this line can close the string: a quote before the line break was read as
       // data because something other than `; name=` or the end followed it, and a CR never reads
@@ -85,14 +90,14 @@ export function parseHeaderBlock(text: string, maxPairs: number): Record<string,
       if (++folds > MAX_FOLDS) return new HeaderBlockError('MALFORMED_HEADER', `The ${lastName} header is folded over more than ${MAX_FOLDS} lines (obs-fold, RFC 5322 §2.2.3; RFC 7578 senders do not fold).`);
       at = start;
       while (at < end && isWhitespace(text.charCodeAt(at))) at++;
-      lastRaw = `${headers[lastName]!} ${text.slice(at, end)}`;
-      headers[lastName] = trimEnd(lastRaw);
+      lastRaw = `${trimEnd(lastRaw)} ${text.slice(at, end)}`;
       isOpen = undefined;
     } else {
       return malformedLine(text, start, end);
     }
     start = end + 2;
   }
+  store();
   if (repeats !== undefined) {
     for (const [name, earlier] of repeats) headers[name] = `${earlier.join(', ')}, ${headers[name]!}`;
   }

@@ -26,6 +26,25 @@ async function countCollections(run: () => Promise<unknown>): Promise<number> {
   return count;
 }
 
+/**
+ * Calls of String.prototype.charCodeAt during `run`: the header readers walk their text with it, so
+ * it counts their work exactly, whatever the machine's speed or load.
+ */
+async function countCharReads(run: () => Promise<unknown>): Promise<number> {
+  const original = String.prototype.charCodeAt;
+  let count = 0;
+  String.prototype.charCodeAt = function countedCharCodeAt(this: string, index: number): number {
+    count++;
+    return original.call(this, index);
+  };
+  try {
+    await run();
+  } finally {
+    String.prototype.charCodeAt = original;
+  }
+  return count;
+}
+
 /** A body of one part with the given Content-Disposition parameters and bytes. */
 function onePart(dispositionParams: string, data = 'x'): Buffer {
   return Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; ${dispositionParams}\r\n\r\n${data}\r\n--${BOUNDARY}--\r\n`);
@@ -47,7 +66,7 @@ describe('fuzz regressions', () => {
     });
   });
 
-  describe('header blocks', () => {
+  describe('header blocks grown line by line', () => {
     // Found by fuzz/header-params.fuzz.js (readBlockThenHead, headerPairs lifted, timed at 1 MiB):
     // a header repeated line after line is joined into one value (`${previous}, ${raw}`, RFC 9110
     // §5.3), and reading the joined value's last character (trimEnd) makes V8 flatten the string
@@ -63,6 +82,60 @@ describe('fuzz regressions', () => {
       });
       expect(parts[0]?.headers['x-repeated']?.length).toBe(20_000 * 3 - 2);
       expect(collections).toBeLessThanOrEqual(10);
+    });
+
+    // Found the same way (a per-input timeout): the lines that continue a quoted string are joined
+    // the same way, and one that ends in white space makes the joined value be trimmed, which also
+    // flattens it: 64 KiB of such lines took 0.1 s, 256 KiB 6.9 s, 1 MiB 2 minutes (headerSize
+    // raised). Here 10 000 lines (160 KB) copy about 800 MB.
+    it('should join 10000 lines of a quoted string that end in white space without copying the value for every line', async () => {
+      const block = `Content-Disposition: form-data; name="f"; x="${'\r\nab"; filenamt '.repeat(10_000)}"`;
+      const body = Buffer.from(`--${BOUNDARY}\r\n${block}\r\n\r\nvalue\r\n--${BOUNDARY}--\r\n`);
+      let parts: Awaited<ReturnType<typeof collectParts>> = [];
+      const collections = await countCollections(async () => {
+        parts = await collectParts([body], CONTENT_TYPE, { limits: { headerSize: 256 * 1024 } });
+      });
+      expect(parts.map((part) => part.name)).toEqual(['f']);
+      expect(collections).toBeLessThanOrEqual(10);
+    });
+  });
+
+  describe('header blocks with lines that continue a repeated header', () => {
+    // Found by fuzz/header-params.fuzz.js (readBlockThenHead, a per-input timeout): a repeated
+    // header whose value opens a quoted string that the next line (not "name:") continues, as Go
+    // writes a raw CR LF in a quoted value. Each such line re-reads the header's whole joined value
+    // (every earlier repeat) to learn whether a string is open, so the work grows with the square of
+    // the repeats: a 16 KiB block (the default headerSize, 743 repeats, under the default 2000
+    // pairs) cost 34 ms, and 1000 such parts (16 MB) 34 s of CPU.
+    // The same re-reading happens for the first folded line (obs-fold, RFC 5322 §2.2.3) after each
+    // repeat of a header with a quote in its value: found the same way, with a line " namo=..."
+    // after each "Ct-Disposition: ..."; a 16 KiB block cost 30 ms, 1000 such parts 30 s.
+    const repeats = (unit: string, count: number): Buffer => {
+      const block = `Content-Disposition: form-data; name="f"\r\n${unit.repeat(count)}`;
+      return Buffer.from(`--${BOUNDARY}\r\n${block}\r\nvalue\r\n--${BOUNDARY}--\r\n`);
+    };
+
+    /** Work for 4 times as many repeats, over work for `count` (all at default limits). */
+    async function workGrowth(unit: string, count: number): Promise<number> {
+      let names: string[] = [];
+      const small = await countCharReads(async () => {
+        names = (await collectParts([repeats(unit, count)], CONTENT_TYPE)).map((part) => part.name);
+      });
+      expect(names).toEqual(['f']);
+      const large = await countCharReads(async () => {
+        names = (await collectParts([repeats(unit, 4 * count)], CONTENT_TYPE)).map((part) => part.name);
+      });
+      expect(names).toEqual(['f']);
+      return large / small;
+    }
+
+    // Four times the repeats: four times the work when linear, sixteen when quadratic.
+    it('should read a header repeated with open quoted strings in work linear in its repeats', async () => {
+      expect(await workGrowth('x: t; a="1\r\nb"; c="2\r\n', 180)).toBeLessThanOrEqual(8);
+    });
+
+    it('should read a header repeated with a quote and a folded line in work linear in its repeats', async () => {
+      expect(await workGrowth('x: t; a="1"\r\n b=2\r\n', 180)).toBeLessThanOrEqual(8);
     });
   });
 });
