@@ -25,8 +25,9 @@ export type ChunkIterable = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * {@link fromWebStream}, which cancels it at once.
  *
  * When `parseMultipart` piped straight onto it has read the closing delimiter, the rest (the
- * epilogue, usually a CRLF) is read and dropped, up to 64 KiB, so that the iterator ends by itself:
- * `return()` then would destroy a server's request before it could answer. Past 64 KiB it is let go.
+ * epilogue, usually a CRLF) is read and dropped, up to 64 KiB and for at most a second, so that the
+ * iterator ends by itself: `return()` then would destroy a server's request before it could answer.
+ * Past either bound it is let go.
  * In a server, `multipart(req)` is still the better source: it keeps the connection for the
  * answer also after an error, where this one releases it.
  *
@@ -69,11 +70,16 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
     let isFinished = false;
     // After the closing delimiter: epilogue bytes that may still be read and dropped.
     let drainBudget = -1;
+    // A chunk is being handed on: the parse it feeds may resume the source from inside (a part's
+    // reader subscribing), and a pull then would parse the next chunk before this one's events are
+    // all out. The loop that is handing on pulls again once it returns.
+    let isEmitting = false;
 
     // Takes one result; false when no further pull may follow.
     const take = (result: IteratorResult<Uint8Array>): boolean => {
       if (result.done === true) {
         isFinished = true;
+        clearTimeout(drainTimer);
         subscriber.complete();
         return false;
       }
@@ -84,19 +90,25 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
         return false;
       }
       // May pause the parse (and so this loop), or end it, before it returns.
-      subscriber.next(chunk);
+      isEmitting = true;
+      try {
+        subscriber.next(chunk);
+      } finally {
+        isEmitting = false;
+      }
       return true;
     };
     // Epilogue after the closing delimiter: dropped while the budget lasts.
     const drop = (chunk: unknown): boolean => {
       drainBudget -= chunk instanceof Uint8Array ? chunk.length : 1;
       if (drainBudget >= 0) return true;
-      release(iterator, iterable);
+      stopDraining();
       return false;
     };
     const fail = (error: unknown): void => {
       isPulling = false;
       isFinished = true;
+      clearTimeout(drainTimer);
       if (!subscriber.closed) subscriber.error(toSourceError(error));
     };
     const settle = (result: IteratorResult<Uint8Array>): void => {
@@ -105,6 +117,7 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
       if (take(result)) pull();
     };
     const pull = (): void => {
+      if (isEmitting) return;
       while ((subscriber.closed ? drainBudget >= 0 : !isPaused) && !isPulling && !isFinished) {
         let result: IteratorResult<Uint8Array> | PromiseLike<IteratorResult<Uint8Array>>;
         try {
@@ -121,15 +134,25 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
         if (!take(result)) return;
       }
     };
+    // Ends a drain that ran out of bytes or of time: the iterator is let go after all.
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    const stopDraining = (): void => {
+      clearTimeout(drainTimer);
+      drainBudget = -1;
+      if (!isFinished) release(iterator, iterable);
+    };
     restart = pull;
     pull();
     return () => {
       restart = undefined;
       if (isFinished) return;
       if (isComplete) {
-        // Read the epilogue to the iterator's end rather than abort it (see above).
+        // Read the epilogue to the iterator's end rather than abort it (see above), for a while.
         drainBudget = MAX_EPILOGUE_DRAIN;
+        drainTimer = setTimeout(stopDraining, MAX_EPILOGUE_WAIT);
+        drainTimer.unref?.();
         pull();
+        if (isFinished) clearTimeout(drainTimer);
       } else {
         release(iterator, iterable);
       }
@@ -149,9 +172,10 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
   });
 }
 
-// An epilogue is a CRLF in practice; a sender that writes more after the closing delimiter is not
-// waited for past this.
+// An epilogue is a CRLF in practice; a sender that writes more after the closing delimiter, or an
+// iterator that never ends by itself (a socket, `events.on`), is not waited for past these.
 const MAX_EPILOGUE_DRAIN = 64 * 1024;
+const MAX_EPILOGUE_WAIT = 1000;
 
 function openIterator(iterable: ChunkIterable): Iterator<Uint8Array> | AsyncIterator<Uint8Array> {
   const asyncIterator = (iterable as Partial<AsyncIterable<Uint8Array>>)[Symbol.asyncIterator];

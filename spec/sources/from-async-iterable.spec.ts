@@ -3,10 +3,11 @@
  * receives, read one chunk at a time; backpressure into a slow storage; release of the iterator on
  * every way a subscription can end.
  */
+import { EventEmitter, on } from 'node:events';
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { concatMap, from, lastValueFrom, map, take, tap, timeout, toArray } from 'rxjs';
-import { backpressureOf, createMemoryStorage, fromAsyncIterable, MultipartError, parseMultipart, storeParts, type FileStorage } from '../../lib/index';
+import { backpressureOf, createMemoryStorage, fromAsyncIterable, MultipartError, parseMultipart, storeParts, type FileStorage, type Part } from '../../lib/index';
 import { chunkBySizes, collectParts } from '../support/collect';
 import { CONTENT_TYPE, formBody, partHead } from '../support/form-body';
 import { openUpload, readText, startServer, type TestServer } from '../support/http';
@@ -165,6 +166,35 @@ describe('fromAsyncIterable', () => {
     });
   });
 
+  describe('re-entry', () => {
+    it('should not parse the next chunk of a sync iterable while a resume comes from inside the current one', async () => {
+      // Chunk A: part 0 (3000 bytes nobody reads yet, so the parse pauses), part 1 and its "first";
+      // chunk B: its "second" and the closing delimiter. Reading part 0 from part 1's arrival
+      // resumes the source while chunk A's events are still being handed out.
+      const boundary = 'XX';
+      const chunkA = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="p0"\r\n\r\n${'a'.repeat(3000)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="p1"\r\n\r\nfirst`);
+      const chunkB = Buffer.from(`second\r\n--${boundary}--\r\n`);
+      const parts: Part[] = [];
+      const log: string[] = [];
+      await new Promise<void>((resolve, reject) =>
+        fromAsyncIterable([chunkA, chunkB]).pipe(parseMultipart(boundary, { highWaterMark: 1024 })).subscribe({
+          next: (part) => {
+            if (part.index === 0) return void parts.push(part);
+            parts[0]!.body$.subscribe();
+            let text = '';
+            part.body$.subscribe({ next: (chunk) => (text += chunk.toString()), complete: () => log.push(`p1 ${text}`) });
+          },
+          error: reject,
+          complete: () => {
+            log.push('parse complete');
+            resolve();
+          },
+        }),
+      );
+      expect(log).toEqual(['p1 firstsecond', 'parse complete']);
+    });
+  });
+
   describe('release', () => {
     it('should call return() on a stalled iterator before an upstream timeout reaches the subscriber', async () => {
       const { iterable, returned } = stalledIterable();
@@ -225,6 +255,32 @@ describe('fromAsyncIterable', () => {
       expect(names).toEqual(['field0', 'field1']);
       expect(isFinallyRun).toBe(true);
       expect(yielded).toBeLessThan(10);
+    });
+
+    it('should let go an iterator that does not end within a second of the closing delimiter', async () => {
+      const emitter = new EventEmitter();
+      const events = on(emitter, 'data');
+      // The chunks of the 'data' events, with the events iterator's own return().
+      const chunks: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            const result = await events.next();
+            return result.done === true ? { done: true, value: undefined } : { done: false, value: (result.value as Buffer[])[0]! };
+          },
+          return: async () => {
+            await events.return!();
+            return { done: true, value: undefined };
+          },
+        }),
+      };
+      const parsed = lastValueFrom(fromAsyncIterable(chunks).pipe(parseMultipart(CONTENT_TYPE), toArray()));
+      await new Promise((resolve) => setImmediate(resolve));
+      emitter.emit('data', formBody([{ name: 'a', data: 'x' }]));
+      expect(await parsed).toHaveLength(1);
+      // Still read for the epilogue that might come; let go once a second has passed.
+      expect(emitter.listenerCount('data')).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(emitter.listenerCount('data')).toBe(0);
     });
 
     it('should cancel a Web ReadableStream when unsubscribed early', async () => {
