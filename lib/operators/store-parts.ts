@@ -7,6 +7,7 @@ import { MultipartError } from '../errors.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { Part } from './part.js';
+import { runningUploads } from './running-uploads.js';
 
 /** A file part, stored. */
 export interface StoredFilePart<Id = string> extends StoredFile<Id> {
@@ -84,7 +85,8 @@ export interface StoreOptions {
   /**
    * Files stored at once: the next file's create and writes overlap the earlier ones' writes and
    * closes (each file's writes stay in order), and the results still come in body order. Default:
-   * the storage's `concurrency` (32 for disk), else 4.
+   * the storage's `concurrency` (32 for disk), else 4, shared under load: the uploads storing at
+   * once in the process share 256 files in progress, at least one each. A number is not shared.
    */
   readonly concurrency?: number;
   /** Called after each stored chunk and each field. */
@@ -103,12 +105,10 @@ const DEFAULT_CONCURRENCY = 4;
 // 64 left 50 uploads of 100 small files one file each, and their p99 latency 1.2 times multer's;
 // 256 gives them five (p99 2.4-2.6 s against 2.9-3.7 s).
 const SHARED_FILES = 256;
-// storeParts subscriptions running in this process (subscribed, not yet settled).
-let runningStores = 0;
 
 /** Files one upload may store at once when no `concurrency` was given: its share, at most `max`. */
 function sharedConcurrency(max: number): number {
-  return Math.max(1, Math.min(max, Math.floor(SHARED_FILES / Math.max(1, runningStores))));
+  return Math.max(1, Math.min(max, Math.floor(SHARED_FILES / Math.max(1, runningUploads.stores))));
 }
 
 // Node's timers hold 32-bit milliseconds: a longer delay (Infinity included) would fire at once.
@@ -288,10 +288,20 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
               }
               if (isLeft) throw CANCELLED;
             }
-            writer = await call(part, 'creating the file', () => storage.create(info), true, hasLeft, abortLate);
+            const created = await call(part, 'creating the file', () => storage.create(info), true, hasLeft, abortLate);
+            // The file may have been left in the microtasks since the storage answered: its teardown
+            // then found no writer to abort, so this one is undone here, not written.
+            if (isLeft) {
+              abortLate(created);
+              throw CANCELLED;
+            }
+            writer = created;
             const held = sniffed;
             sniffed = [];
-            for (const [chunks, offset, length] of held) await writeChunks(chunks, offset, length);
+            for (const [chunks, offset, length] of held) {
+              if (isLeft) throw CANCELLED;
+              await writeChunks(chunks, offset, length);
+            }
           };
 
           // Promises, which writeBody settles without an Observable per write.
@@ -308,6 +318,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
           const finish = async (): Promise<StoredFile<Id>> => {
             if (writer === undefined) await start();
+            if (isLeft) throw CANCELLED;
             const file = await call(part, 'closing the file', () => writer!.close(), false, hasLeft, removeLate);
             keep(file.id);
             return file;
@@ -357,11 +368,11 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
         await bounded(Promise.allSettled(ids.map((id) => Promise.resolve().then(() => storage.remove(id)))), timeoutMs).catch(noop);
       }
 
-      runningStores++;
+      runningUploads.stores++;
       const settle = (): void => {
         if (isSettled) return;
         isSettled = true;
-        runningStores--;
+        runningUploads.stores--;
       };
       const subscription = parts$
         .pipe(mergeInOrder((part) => (part.filename === undefined ? storeField(part) : storeFile(part)), concurrency))
@@ -466,7 +477,8 @@ function backoff(policy: RetryPolicy, attempt: number): number {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  // Unref'd: a retry waiting after its upload failed must not keep the process up.
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
 
 // A storage call whose caller left: the rejection nobody hears.

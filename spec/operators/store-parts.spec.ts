@@ -365,4 +365,34 @@ describe('storeParts', () => {
     expect(file).toMatchObject({ size: 2 * 1024 * 1024 });
     expect(resumes).toBeGreaterThanOrEqual(1);
   });
+
+  it.each([0, 1, 2, 3, 4, 5, 6, 8])('should abort, not write, a file left %i microtasks after its create answered', async (microtasks) => {
+    // The upload is left (unsubscribed) in the short gap between the storage's answer to create
+    // and the first write: the file must be aborted, never written and left open.
+    const log: string[] = [];
+    let subscription: { unsubscribe(): void } | undefined;
+    const memory = createMemoryStorage();
+    const storage: FileStorage = {
+      ...memory,
+      async create(info) {
+        const writer = await memory.create(info);
+        let gap: Promise<unknown> = Promise.resolve();
+        for (let i = 0; i < microtasks; i++) gap = gap.then(() => undefined);
+        void gap.then(() => {
+          log.push('left');
+          subscription!.unsubscribe();
+        });
+        return {
+          write: (chunk, offset) => (log.push('write'), writer.write(chunk, offset)),
+          close: () => (log.push('close'), writer.close()),
+          abort: (reason) => (log.push('abort'), writer.abort(reason)),
+        };
+      },
+    };
+    subscription = store(formBody([{ name: 'f', filename: 'a.txt', data: 'hello' }]), storage).subscribe({ error: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(log.includes('write') && !log.includes('abort')).toBe(false);
+    expect(log).toContain('abort');
+    expect(memory.list()).toEqual([]);
+  });
 });
