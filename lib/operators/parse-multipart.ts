@@ -21,6 +21,7 @@ import {
 import type { HeaderCharset } from '../parser/text-decoding.js';
 import { backpressureOf, type Backpressure } from './backpressure.js';
 import { PartStream, type Part, type PartOwner } from './part.js';
+import { runningUploads } from './running-uploads.js';
 
 /** Options of a parse. */
 export interface ParseOptions {
@@ -63,12 +64,10 @@ export interface ParseOptions {
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 const SHARED_WINDOW_BUDGET = 16 * 1024 * 1024;
 const MIN_SHARED_WINDOW = 64 * 1024;
-// Parses running in this process (subscribed and not yet stopped), which share the budget.
-let runningParses = 0;
 
 /** The window of a parse that was given no highWaterMark: its share of the budget. */
 function sharedWindow(): number {
-  return Math.max(MIN_SHARED_WINDOW, Math.min(DEFAULT_HIGH_WATER_MARK, Math.floor(SHARED_WINDOW_BUDGET / Math.max(1, runningParses))));
+  return Math.max(MIN_SHARED_WINDOW, Math.min(DEFAULT_HIGH_WATER_MARK, Math.floor(SHARED_WINDOW_BUDGET / Math.max(1, runningUploads.parses))));
 }
 const DEFAULT_STALL_TIMEOUT = 30_000;
 // The longest delay a Node timer holds; `stallTimeout: Infinity` means no stall check at all.
@@ -224,7 +223,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
       const leave = (): void => {
         if (!isRunning) return;
         isRunning = false;
-        runningParses--;
+        runningUploads.parses--;
       };
 
       function stop(): void {
@@ -263,7 +262,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
       };
 
       isRunning = true;
-      runningParses++;
+      runningUploads.parses++;
       const reading = source.pipe(scan(stepChunk, state), takeUntil(stopped$)).subscribe({
         next: (parser) => dispatchSafely(parser.events),
         error: (error: unknown) => {
