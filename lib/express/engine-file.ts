@@ -3,7 +3,6 @@
  * positional writes that wait for the engine to take each chunk, and the engine's callback.
  */
 import { Readable } from 'node:stream';
-import { skipBytes } from '../storage/content-digest.js';
 import type { FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
 
@@ -47,8 +46,9 @@ const ABORT_GRACE_MS = 1000;
  */
 export function startEngineFile(engine: StorageEngine, file: MulterFile, options: EngineFileOptions): EngineFileWriter {
   const { request } = options;
-  // Wakes the write waiting for the stream to want more bytes (or for the engine to answer).
-  let wake: (() => void) | undefined;
+  // Wake the writes waiting for the stream to want more bytes (or for the engine to answer): more
+  // than one when a write timed out and its retry came while it still waited.
+  let waiters: Array<() => void> = [];
   const stream = new Readable({
     ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
     read() {
@@ -71,9 +71,9 @@ export function startEngineFile(engine: StorageEngine, file: MulterFile, options
   let aborting: Promise<void> | undefined;
 
   function release(): void {
-    const waiting = wake;
-    wake = undefined;
-    waiting?.();
+    const waiting = waiters;
+    waiters = [];
+    for (const wake of waiting) wake();
   }
 
   const callback = (error?: unknown, info?: Partial<MulterFile>): void => {
@@ -94,13 +94,20 @@ export function startEngineFile(engine: StorageEngine, file: MulterFile, options
 
   async function writev(chunks: readonly Buffer[], offset: number): Promise<void> {
     if (offset > pushed) throw new RangeError(`write at offset ${offset} leaves a gap: ${pushed} bytes were written so far.`);
-    // Positional writes: bytes below what was pushed already are a retry, taken once.
-    for (const chunk of skipBytes(chunks, pushed - offset)) {
-      if (outcome !== undefined || stream.destroyed) break;
-      pushed += chunk.length;
-      if (stream.push(chunk) || stream.destroyed) continue;
-      // The stream holds highWaterMark bytes: wait until the engine reads, answers or destroys it.
-      await new Promise<void>((resolve) => (wake = resolve));
+    // Positional writes: bytes below what was pushed already are a retry, taken once. Measured
+    // against `pushed` at each chunk, not once: a retry that came while this write waited may have
+    // pushed the rest of its chunks already.
+    let at = offset;
+    for (const chunk of chunks) {
+      const end = at + chunk.length;
+      if (end > pushed) {
+        if (outcome !== undefined || stream.destroyed) break;
+        const fresh = at >= pushed ? chunk : chunk.subarray(pushed - at);
+        pushed = end;
+        // The stream holds highWaterMark bytes: wait until the engine reads, answers or destroys it.
+        if (!stream.push(fresh) && !stream.destroyed) await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      at = end;
     }
     if (outcome !== undefined && 'error' in outcome) throw outcome.error;
     if (stream.destroyed && outcome === undefined) throw new Error('The storage engine destroyed file.stream before the file ended.');
