@@ -21,7 +21,7 @@ const MAX_PARTS = 16;
 
 /**
  * @typedef {object} FileSettings
- * @property {import('rx-multipart').FileStorage<any>} storage
+ * @property {import('rx-multipart').FileStorage<unknown>} storage
  * @property {(id: string) => unknown | undefined} parseId
  * @property {(error: unknown, where: string) => void} report
  */

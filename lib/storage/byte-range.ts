@@ -31,7 +31,12 @@ export function clipRange(range: ByteRange, size: number): ByteRange | undefined
   return end < size ? range : { start, end: size - 1 };
 }
 
-/** A byte stream that ends at once: what a range with no byte in the file reads. */
+/**
+ * A byte stream that ends at once: what a range with no byte in the file reads.
+ * @returns a Readable that emits no data, then 'end'.
+ * @example
+ * const stream = within === undefined ? emptyStream() : createReadStream(path, within);
+ */
 export function emptyStream(): Readable {
   return new Readable({
     read() {
