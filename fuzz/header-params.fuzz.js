@@ -1,0 +1,170 @@
+'use strict';
+/**
+ * Fuzz target: the header readers on their own (lib/parser/header-params.ts parseHeaderParams,
+ * part-head.ts readPartHead, boundary.ts resolveMultipartType, header-block.ts parseHeaderBlock),
+ * checked for sane results and for linear time.
+ *
+ * Input layout (settings are single bytes from the end, the text is the front):
+ *   1. which reader (READERS, modulo)
+ *   2. flags: bit 0 the text is UTF-8 (else latin1, as Node hands header values over); bit 1 the
+ *      WHATWG escapes are decoded (parseHeaderParams), or the body is multipart/form-data
+ *      (readPartHead); bit 2 preservePath; bit 3 headerPairs lifted (Infinity, else the default 2000);
+ *      bit 4 also timed at 1 MiB (below)
+ *   3. where the repeated unit starts in the text, 4. its length (see below)
+ *
+ * Each input is read once as it is. Then, for linear time, the text is grown by repeating a unit of
+ * it, prefix + unit × k + suffix, to 64 KiB and to 256 KiB, and each is read with the built-ins
+ * counted (fuzz/support/step-counter.js). A reader that is linear does the same work per character
+ * at both sizes; a quadratic one does four times as much per character at 256 KiB. More than twice
+ * as much is a finding. With flag bit 4 the clock backs the count up, for work the count cannot see
+ * (V8 flattening a string it built piece by piece): the text is also grown to 1 MiB, and more than
+ * 8 times the time per character there than at 64 KiB (quadratic: 16), measured again up to three
+ * times, is a finding too; so is a reader that runs past the per-input timeout.
+ */
+const { measure } = require('./support/step-counter.js');
+const { load } = require('./support/library.js');
+
+const { parseHeaderParams } = load('parser/header-params.js');
+const { readPartHead, isPartHeadError } = load('parser/part-head.js');
+const { resolveMultipartType } = load('parser/boundary.js');
+const { parseHeaderBlock, HeaderBlockError } = load('parser/header-block.js');
+const { MultipartError } = load('errors.js');
+
+const MEDIUM = 64 * 1024;
+const LARGE = 256 * 1024;
+/** Steps per character may grow this much from MEDIUM to LARGE (linear: 1; quadratic: 4). */
+const MAX_STEP_GROWTH = 2;
+/** The timed comparison: MEDIUM against this (16 times as long). */
+const HUGE = 1024 * 1024;
+/**
+ * Time per character may grow this much from MEDIUM to HUGE (quadratic: 16). The clock in a
+ * long-lived fuzzing process is noisy (garbage collection, code optimised and deoptimised, a shared
+ * CPU: 3 times was seen for linear readers), so the bound is loose and confirmed by measuring again.
+ */
+const MAX_TIME_GROWTH = 8;
+/** Below this, the HUGE run is too short for its time to mean anything. */
+const MIN_TIMED_NANOSECONDS = 50e6;
+
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const BCHAR = /^[0-9a-zA-Z'()+_,\-./:=? ]{1,70}$/;
+
+/** The readers, each returning what it made and checking it. */
+const READERS = [
+  function readParams(text, flags) {
+    const { type, params, hasDuplicate, isUnterminated } = parseHeaderParams(text, (flags & 2) !== 0);
+    // Trimmed of SP and HT (RFC 9110 OWS), not of every Unicode space.
+    check(typeof type === 'string' && type === type.toLowerCase() && !/^[ \t]|[ \t]$/.test(type), `type ${JSON.stringify(type)} is not trimmed and lower-cased`);
+    check(typeof hasDuplicate === 'boolean' && typeof isUnterminated === 'boolean', 'flags are not booleans');
+    for (const [name, value] of Object.entries(params)) {
+      check(name === name.toLowerCase() && typeof value === 'string', `parameter ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
+    }
+    return params;
+  },
+  function readMultipartType(text) {
+    const result = resolveMultipartType(text);
+    if (result instanceof MultipartError) {
+      check(['NOT_MULTIPART', 'MISSING_BOUNDARY', 'INVALID_BOUNDARY'].includes(result.code), `code ${result.code}`);
+    } else {
+      check(BCHAR.test(result.boundary) && !result.boundary.endsWith(' '), `accepted boundary ${JSON.stringify(result.boundary)}`);
+      check(result.subtype === undefined || result.subtype === result.subtype.toLowerCase(), `subtype ${JSON.stringify(result.subtype)}`);
+    }
+    return result;
+  },
+  function readHeaderBlock(text, flags) {
+    const result = parseHeaderBlock(text, flags & 8 ? Infinity : 2000);
+    checkHeaderBlock(result);
+    return result;
+  },
+  function readDisposition(text, flags) {
+    const head = readPartHead({ 'content-disposition': text }, 0, (flags & 2) !== 0, (flags & 4) !== 0);
+    checkPartHead(head, flags);
+    return head;
+  },
+  function readBlockThenHead(text, flags) {
+    const headers = parseHeaderBlock(text, flags & 8 ? Infinity : 2000);
+    checkHeaderBlock(headers);
+    if (headers instanceof HeaderBlockError) return headers;
+    const head = readPartHead(headers, 0, (flags & 2) !== 0, (flags & 4) !== 0);
+    checkPartHead(head, flags);
+    return head;
+  },
+];
+
+function check(condition, message) {
+  if (!condition) throw new Error(`header-params target: ${message}`);
+}
+
+function checkHeaderBlock(result) {
+  if (result instanceof HeaderBlockError) {
+    check(['MALFORMED_HEADER', 'LIMIT_HEADER_PAIRS'].includes(result.code), `header block error ${result.code}`);
+    return;
+  }
+  for (const [name, value] of Object.entries(result)) check(TCHAR.test(name) && typeof value === 'string', `header ${JSON.stringify(name)}`);
+}
+
+function checkPartHead(head, flags) {
+  if (isPartHeadError(head)) {
+    check(head.code === 'INVALID_CONTENT_DISPOSITION', `part head error ${head.code}`);
+    return;
+  }
+  check(typeof head.name === 'string' && typeof head.contentType === 'string', 'name or content type is not a string');
+  if (head.filename !== undefined && (flags & 4) === 0) {
+    // The basename rule: no path separator left, and never '.' or '..'.
+    check(!/[/\\]/.test(head.filename) && head.filename !== '.' && head.filename !== '..', `filename ${JSON.stringify(head.filename)} is not a basename`);
+  }
+}
+
+/** Decodes the input (the layout above). */
+function decodeInput(data) {
+  let back = data.length;
+  const int = () => (back > 0 ? data[--back] : 0);
+  const reader = READERS[int() % READERS.length];
+  const flags = int();
+  const unitAt = int();
+  const unitLength = int();
+  const front = data.subarray(0, back);
+  const text = front.toString(flags & 1 ? 'utf8' : 'latin1');
+  const start = Math.min(unitAt, text.length);
+  const unit = text.slice(start, start + Math.max(1, unitLength % 64));
+  return { reader, flags, prefix: text.slice(0, start), unit, suffix: text.slice(start + unit.length) };
+}
+
+/** prefix + unit × k + suffix, about `size` characters long. */
+function grow({ prefix, unit, suffix }, size) {
+  return prefix + unit.repeat(Math.max(1, Math.ceil((size - prefix.length - suffix.length) / unit.length))) + suffix;
+}
+
+/**
+ * @param {Buffer} data
+ */
+module.exports.fuzz = function fuzz(data) {
+  const input = decodeInput(data);
+  const { reader, flags } = input;
+  reader(input.prefix + input.unit + input.suffix, flags);
+  if (input.unit.length === 0) return;
+
+  const medium = grow(input, MEDIUM);
+  const large = grow(input, LARGE);
+  const small = measure(() => reader(medium, flags));
+  const big = measure(() => reader(large, flags));
+  const stepGrowth = big.steps / large.length / (small.steps / medium.length);
+  const where = `${reader.name} on ${JSON.stringify(input.prefix.slice(0, 200))} + ${JSON.stringify(input.unit)} × n + ${JSON.stringify(input.suffix.slice(0, 200))} (flags ${flags})`;
+  check(stepGrowth <= MAX_STEP_GROWTH, `${small.steps} steps for ${medium.length} characters, ${big.steps} for ${large.length}: ${stepGrowth.toFixed(2)} times the work per character at 4 times the size, in ${where}`);
+  if ((flags & 16) === 0) return;
+
+  // The clock, for what the count cannot see (V8 flattening a string it built piece by piece).
+  const huge = grow(input, HUGE);
+  let smallest = small.nanoseconds;
+  let biggest = measure(() => reader(huge, flags), true).nanoseconds;
+  let timeGrowth = biggest / huge.length / (smallest / medium.length);
+  // Measured again while a pause could explain it: a run of several seconds is not noise.
+  for (let retry = 0; retry < 3 && timeGrowth > MAX_TIME_GROWTH && biggest >= MIN_TIMED_NANOSECONDS && biggest < 5e9; retry++) {
+    smallest = Math.min(smallest, measure(() => reader(medium, flags), true).nanoseconds);
+    biggest = Math.min(biggest, measure(() => reader(huge, flags), true).nanoseconds);
+    timeGrowth = biggest / huge.length / (smallest / medium.length);
+  }
+  check(timeGrowth <= MAX_TIME_GROWTH || biggest < MIN_TIMED_NANOSECONDS, `${(smallest / 1e6).toFixed(2)} ms for ${medium.length} characters, ${(biggest / 1e6).toFixed(2)} ms for ${huge.length}: ${timeGrowth.toFixed(1)} times the time per character at 16 times the size, in ${where}`);
+};
+
+module.exports.decodeInput = decodeInput;
+module.exports.READERS = READERS;
