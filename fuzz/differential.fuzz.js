@@ -8,7 +8,16 @@
  * and the parse must complete. The input layout is readFormInput's.
  */
 const { parseChunks, describe, bytesOf } = require('./support/parse-outcome.js');
-const { readFormInput, encodeForm } = require('./support/reference-encoder.js');
+const { readFormInput, encodeForm, tokensToText, FILE_EXTENDED, FILE_BOTH } = require('./support/reference-encoder.js');
+
+/**
+ * Known findings, skipped so that the target keeps looking for others; each is a failing test in
+ * spec/parser/fuzz-regressions.spec.ts until it is fixed (then its skip goes).
+ */
+const KNOWN_FINDINGS = [
+  // "should keep a byte order mark at the start of a filename* value": TextDecoder drops it.
+  (spec) => spec.parts.some((part) => (part.kind === FILE_EXTENDED || part.kind === FILE_BOTH) && tokensToText(part.filenameBytes).startsWith('\ufeff')),
+];
 
 /** Cuts the body into chunks of the given sizes, in turn (one chunk when there are none). */
 function cut(body, sizes, asViews) {
@@ -32,6 +41,7 @@ function show(value) {
  */
 module.exports.fuzz = function fuzz(data) {
   const spec = readFormInput(data);
+  if (KNOWN_FINDINGS.some((isKnown) => isKnown(spec))) return;
   const form = encodeForm(spec);
   const chunks = cut(form.body, spec.chunkSizes, (spec.moreFlags & 16) !== 0);
   const outcome = parseChunks(form.contentType, chunks, form.options, { kind: 'concat' });

@@ -19,4 +19,22 @@ function load(file) {
   return require(path.join(DIST, file));
 }
 
-module.exports = { DIST, load };
+/** A copy of the build outside dist/cjs: Jazzer.js leaves it uninstrumented. */
+const PLAIN = path.join(__dirname, '..', '.build', 'plain-cjs');
+let isCopied = false;
+
+/**
+ * Requires a module of an uninstrumented copy of the build, made on first use. For measuring time:
+ * instrumentation adds a call into the fuzzer at every branch and comparison, which is neither the
+ * library's speed nor linear in the same way.
+ */
+function loadPlain(file) {
+  if (!isCopied) {
+    fs.rmSync(PLAIN, { recursive: true, force: true });
+    fs.cpSync(DIST, PLAIN, { recursive: true });
+    isCopied = true;
+  }
+  return require(path.join(PLAIN, file));
+}
+
+module.exports = { DIST, load, loadPlain };

@@ -9,7 +9,9 @@
  * string flattened by the engine) is left to the clock (see fuzz/header-params.fuzz.js).
  *
  * Installing the counter replaces these built-ins for the whole process: only the header-params
- * target, which runs nothing else, loads it.
+ * target loads it, and fuzz/run.js preloads it (`node --require`) so that Jazzer.js's
+ * prototype-pollution detector, which compares prototypes with what they were when it started,
+ * takes the wrapped built-ins as the starting point.
  */
 
 let isCounting = false;
