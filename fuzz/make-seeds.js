@@ -167,6 +167,19 @@ function headerParamsSeeds(vectors) {
       }
     }
   }
+  // Header blocks of multipart/mixed and multipart/related parts (RFC 2045, RFC 2387): more header
+  // names than form-data uses, a fold, and the raw line break Go writes inside a quoted value.
+  const mime = [
+    'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\nContent-ID: <part1@example.org>',
+    'Content-Disposition: attachment; filename="r\u00e9sum\u00e9.pdf"\r\nContent-Type: application/pdf\r\nX-Note: one\r\nX-Note: two',
+    'Content-Disposition: form-data;\r\n name="folded"\r\nContent-Type: text/plain',
+    'Content-Disposition: form-data; name="a\r\nb"; filename="c\r\nd.txt"',
+    'Content-Type: application/http\r\nContent-ID: 1\r\nContent-Transfer-Encoding: binary',
+  ];
+  for (const [i, block] of mime.entries()) {
+    add(`mime${i}`, block, BLOCK, 8);
+    add(`mime${i}`, block, BLOCK_THEN_HEAD, 2 | 8 | 16);
+  }
   return seeds;
 }
 

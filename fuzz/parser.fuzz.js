@@ -62,6 +62,13 @@ const PARSE_CODES = new Set([
 
 const CONSUMPTIONS = ['concat', 'merge', 'mixed', 'write'];
 
+/** The limit each LIMIT_ code reports. */
+const LIMIT_OF_CODE = {
+  LIMIT_PARTS: 'parts', LIMIT_FILES: 'files', LIMIT_FIELDS: 'fields', LIMIT_FILE_SIZE: 'fileSize', LIMIT_FIELD_SIZE: 'fieldSize',
+  LIMIT_FIELD_NAME_SIZE: 'fieldNameSize', LIMIT_HEADER_SIZE: 'headerSize', LIMIT_HEADER_PAIRS: 'headerPairs', LIMIT_PREAMBLE_SIZE: 'preambleSize',
+  LIMIT_BODY_SIZE: 'bodySize',
+};
+
 // Enough for the sampling search to take over (it starts once its fallback has searched 256 KiB, see
 // lib/parser/boundary-search.ts): CR X pairs, so the preamble holds no delimiter yet every chunk
 // reaches the pattern search (a chunk without CR would be skipped by the parser's first-CR check).
@@ -149,6 +156,14 @@ function checkOutcome(outcome, body, options, consumption) {
     const error = outcome.error;
     if (!(error instanceof MultipartError)) fail(`the parse failed with something other than a MultipartError: ${describe(error)}`);
     if (!PARSE_CODES.has(error.code)) fail(`the parse failed with ${error.code}, not a parse error code: ${error.message}`);
+    // The part at fault is the one being read or the next one, never one further on.
+    if (error.partIndex !== undefined && (error.partIndex < outcome.parts.length - 1 || error.partIndex > outcome.parts.length)) {
+      fail(`${error.code} names part ${error.partIndex} after ${outcome.parts.length} parts`);
+    }
+    if (error.code.startsWith('LIMIT_')) {
+      const configured = resolveLimits(options.limits)[LIMIT_OF_CODE[error.code]];
+      if (error.limit !== configured) fail(`${error.code} reports limit ${error.limit}, configured ${configured}`);
+    }
   }
   const limits = resolveLimits(options.limits);
   let handedOut = 0;
@@ -157,6 +172,7 @@ function checkOutcome(outcome, body, options, consumption) {
   for (const [i, part] of outcome.parts.entries()) {
     if (part.problems.length > 0) fail(`part ${part.index}: ${part.problems.join('; ')}`);
     if (part.index !== i) fail(`part ${i} has index ${part.index}`);
+    checkPartHead(part, options);
     if (part.filename !== undefined) files++;
     const bytes = bytesOf(part);
     handedOut += bytes.length;
@@ -180,6 +196,19 @@ function checkOutcome(outcome, body, options, consumption) {
   if (outcome.parts.length > limits.parts) fail(`${outcome.parts.length} parts over limits.parts = ${limits.parts}`);
   if (files > limits.files) fail(`${files} files over limits.files = ${limits.files}`);
   if (outcome.parts.length - files > limits.fields) fail(`${outcome.parts.length - files} fields over limits.fields = ${limits.fields}`);
+}
+
+/** What holds for every part's head, whatever the bytes. */
+function checkPartHead(part, options) {
+  for (const [name, value] of Object.entries(part.headers)) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) || typeof value !== 'string') fail(`part ${part.index} has header ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+  }
+  const contentType = Object.hasOwn(part.headers, 'content-type') ? part.headers['content-type'] : 'text/plain';
+  if (part.contentType !== contentType) fail(`part ${part.index} has contentType ${JSON.stringify(part.contentType)} and Content-Type ${JSON.stringify(contentType)}`);
+  // Never a path unless asked for (README: basename only, '.' and '..' become '').
+  if (part.filename !== undefined && !options.preservePath && (/[/\\]/.test(part.filename) || part.filename === '.' || part.filename === '..')) {
+    fail(`part ${part.index} has filename ${JSON.stringify(part.filename)} without preservePath`);
+  }
 }
 
 /** What may not depend on how the body is cut: parts, the bytes of each part that ended, and the end. */

@@ -99,16 +99,20 @@ function runTarget(target, launch, { seconds, reproduce, extra }) {
   });
 }
 
-/** libFuzzer's final stats (-print_final_stats=1) and its "Done N runs in S second(s)" line. */
+/**
+ * libFuzzer's last status line ("#104224 DONE cov: 752 ft: 4317 ... exec/s: 861"), or the last one
+ * before a finding. Its final stats (-print_final_stats) do not always make it out: the process can
+ * exit while libFuzzer is still printing its recommended dictionary.
+ */
 function readFigures(output) {
-  const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(output) ?? /Done (\d+) runs/.exec(output);
+  const status = [...output.matchAll(/^#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+).*? exec\/s: (\d+)/gm)].pop();
+  const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(output);
   const perSecond = /stat::average_exec_per_sec:\s*(\d+)/.exec(output);
-  const coverage = [...output.matchAll(/ cov: (\d+) ft: (\d+)/g)].pop();
   return {
-    executions: runs === null ? undefined : Number(runs[1]),
-    execPerSecond: perSecond === null ? undefined : Number(perSecond[1]),
-    coverage: coverage === undefined ? undefined : Number(coverage[1]),
-    features: coverage === undefined ? undefined : Number(coverage[2]),
+    executions: runs !== null ? Number(runs[1]) : status === undefined ? undefined : Number(status[1]),
+    execPerSecond: perSecond !== null ? Number(perSecond[1]) : status === undefined ? undefined : Number(status[4]),
+    coverage: status === undefined ? undefined : Number(status[2]),
+    features: status === undefined ? undefined : Number(status[3]),
   };
 }
 

@@ -137,6 +137,25 @@ function readVersionNeeds(image) {
 }
 
 /**
+ * The version index each dynamic symbol asks for (`.gnu.version`, without the hidden bit).
+ * @param {Buffer} image
+ * @returns {Map<string, number>} by symbol name (the undefined symbol at index 0 left out)
+ */
+function readSymbolVersions(image) {
+  const sections = readSections(image);
+  const dynsym = onlySection(sections, SHT_DYNSYM, '.dynsym');
+  const versym = onlySection(sections, SHT_GNU_VERSYM, '.gnu.version');
+  const names = sections[dynsym.link];
+  if (names === undefined) throw new Error('.dynsym links to no string table');
+  const versions = new Map();
+  for (let i = 1; i < dynsym.size / ELF64_SYM_SIZE; i++) {
+    const name = readString(image, names, image.readUInt32LE(dynsym.offset + i * ELF64_SYM_SIZE));
+    versions.set(name, image.readUInt16LE(versym.offset + i * 2) & ~VERSYM_HIDDEN);
+  }
+  return versions;
+}
+
+/**
  * Returns a copy of `image` in which the given versions are weak needs and every dynamic symbol
  * bound to one of them asks for no version. The symbols must then come from somewhere else (a
  * preloaded library): each one has to be listed in `replacements`, or this throws.
@@ -178,4 +197,4 @@ function weakenVersionNeeds(image, replacements) {
   return { image: copy, weakened: needs.map((need) => `${need.version} (${need.file})`), cleared };
 }
 
-module.exports = { readVersionNeeds, weakenVersionNeeds };
+module.exports = { readVersionNeeds, readSymbolVersions, weakenVersionNeeds };

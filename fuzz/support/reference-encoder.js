@@ -14,8 +14,9 @@
  *
  * The expected value follows the README's rules, including the two it names as read the RFC way
  * where a browser is ambiguous: a literal %22/%0D/%0A is read as the character, and in browser
- * quoting a doubled backslash as one. A value a backslash client cannot send unambiguously (a `"`
- * followed by `; name=`, see header-params.ts readQuoted) is written the WHATWG way instead.
+ * quoting a doubled backslash as one. A value a backslash client cannot send unambiguously (an
+ * escaped `"` followed by `; name=` on the wire, see header-params.ts readQuoted) is written the
+ * WHATWG way instead.
  */
 
 /** RFC 2046 §5.1.1 bchars. */
@@ -239,10 +240,12 @@ const BROWSER_ESCAPES = { '"': '%22', '\r': '%0D', '\n': '%0A' };
 /** Writes a quoted name or filename; returns the parameter value and the text a parser must read. */
 function quote(value, quoting) {
   if (quoting === TOKEN && TCHAR.test(value)) return { wire: value, expected: value };
-  // A `"` followed by `; name=` cannot be told from the end of the value in backslash quoting.
-  if (quoting === BACKSLASH && !/"[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*=/.test(value)) {
+  if (quoting === BACKSLASH) {
     const wire = value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, (c) => BROWSER_ESCAPES[c]);
-    return { wire: `"${wire}"`, expected: readLiteralEscapes(value, false) };
+    // An escaped `"` followed by `; name=` reads as a raw backslash and the closing quote (the
+    // README's rule for browsers): a backslash client cannot send that unambiguously. Tested on the
+    // wire, where %0D and %0A are token characters.
+    if (!/"[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*=/.test(wire)) return { wire: `"${wire}"`, expected: readLiteralEscapes(value, false) };
   }
   const escapes = quoting === WHATWG_LOWER_HEX ? { '"': '%22', '\r': '%0d', '\n': '%0a' } : BROWSER_ESCAPES;
   return { wire: `"${value.replace(/["\r\n]/g, (c) => escapes[c])}"`, expected: readLiteralEscapes(value, true) };
