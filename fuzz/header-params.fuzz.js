@@ -126,6 +126,28 @@ function checkPartHead(head, flags, { isPartHeadError }) {
   }
 }
 
+/**
+ * Known findings, skipped so that the target keeps looking for others; each is a failing test in
+ * spec/parser/fuzz-regressions.spec.ts until it is fixed (then its skip goes).
+ */
+const KNOWN_SLOW = [
+  // "should join a header repeated 20000 times without copying its value for every line": with
+  // headerPairs lifted, each repeat of a header copies the whole joined value (V8 flattens the
+  // string it grows line by line), so time grows with the square of the repeats.
+  (reader, flags, text) => (reader === READERS[2] || reader === READERS[4]) && (flags & 8) !== 0 && maxRepeatsOfAName(text) > 1000,
+];
+
+function maxRepeatsOfAName(text) {
+  const counts = new Map();
+  let max = 0;
+  for (const [, name] of text.matchAll(/^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):/gm)) {
+    const count = (counts.get(name.toLowerCase()) ?? 0) + 1;
+    counts.set(name.toLowerCase(), count);
+    max = Math.max(max, count);
+  }
+  return max;
+}
+
 /** Decodes the input (the layout above). */
 function decodeInput(data) {
   let back = data.length;
@@ -162,7 +184,7 @@ module.exports.fuzz = function fuzz(data) {
   const stepGrowth = big.steps / large.length / (small.steps / medium.length);
   const where = `${reader.name} on ${JSON.stringify(input.prefix.slice(0, 200))} + ${JSON.stringify(input.unit)} × n + ${JSON.stringify(input.suffix.slice(0, 200))} (flags ${flags})`;
   check(stepGrowth <= MAX_STEP_GROWTH, `${small.steps} steps for ${medium.length} characters, ${big.steps} for ${large.length}: ${stepGrowth.toFixed(2)} times the work per character at 4 times the size, in ${where}`);
-  if ((flags & 16) === 0) return;
+  if ((flags & 16) === 0 || KNOWN_SLOW.some((isKnown) => isKnown(reader, flags, medium))) return;
 
   // The clock, for what the count cannot see (V8 flattening a string it built piece by piece).
   const huge = grow(input, HUGE);
