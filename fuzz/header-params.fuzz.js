@@ -130,12 +130,21 @@ function checkPartHead(head, flags, { isPartHeadError }) {
  * Known findings, skipped so that the target keeps looking for others; each is a failing test in
  * spec/parser/fuzz-regressions.spec.ts until it is fixed (then its skip goes).
  */
-const KNOWN_SLOW = [
+const KNOWN_SLOW_TO_THE_CLOCK = [
   // "should join a header repeated 20000 times without copying its value for every line": with
   // headerPairs lifted, each repeat of a header copies the whole joined value (V8 flattens the
   // string it grows line by line), so time grows with the square of the repeats.
-  (reader, flags, text) => (reader === READERS[2] || reader === READERS[4]) && (flags & 8) !== 0 && maxRepeatsOfAName(text) > 1000,
+  (reader, flags, text) => isBlockReader(reader) && (flags & 8) !== 0 && maxRepeatsOfAName(text) > 1000,
 ];
+const KNOWN_SLOW = [
+  // "should read a header repeated with open quoted strings in work linear in its repeats": the
+  // first line that continues a quoted string re-reads every earlier value of a repeated header.
+  (reader, flags, text) => isBlockReader(reader) && /\r\n(?![ \t]|[!#$%&'*+\-.^_`|~0-9A-Za-z]+:)/.test(text) && maxRepeatsOfAName(text) > 100,
+];
+
+function isBlockReader(reader) {
+  return reader === READERS[2] || reader === READERS[4];
+}
 
 function maxRepeatsOfAName(text) {
   const counts = new Map();
@@ -178,13 +187,14 @@ module.exports.fuzz = function fuzz(data) {
   if (input.unit.length === 0) return;
 
   const medium = grow(input, MEDIUM);
+  if (KNOWN_SLOW.some((isKnown) => isKnown(reader, flags, medium))) return;
   const large = grow(input, LARGE);
   const small = measure(() => reader(medium, flags, PLAIN));
   const big = measure(() => reader(large, flags, PLAIN));
   const stepGrowth = big.steps / large.length / (small.steps / medium.length);
   const where = `${reader.name} on ${JSON.stringify(input.prefix.slice(0, 200))} + ${JSON.stringify(input.unit)} × n + ${JSON.stringify(input.suffix.slice(0, 200))} (flags ${flags})`;
   check(stepGrowth <= MAX_STEP_GROWTH, `${small.steps} steps for ${medium.length} characters, ${big.steps} for ${large.length}: ${stepGrowth.toFixed(2)} times the work per character at 4 times the size, in ${where}`);
-  if ((flags & 16) === 0 || KNOWN_SLOW.some((isKnown) => isKnown(reader, flags, medium))) return;
+  if ((flags & 16) === 0 || KNOWN_SLOW_TO_THE_CLOCK.some((isKnown) => isKnown(reader, flags, medium))) return;
 
   // The clock, for what the count cannot see (V8 flattening a string it built piece by piece).
   const huge = grow(input, HUGE);

@@ -26,6 +26,25 @@ async function countCollections(run: () => Promise<unknown>): Promise<number> {
   return count;
 }
 
+/**
+ * Calls of String.prototype.charCodeAt during `run`: the header readers walk their text with it, so
+ * it counts their work exactly, whatever the machine's speed or load.
+ */
+async function countCharReads(run: () => Promise<unknown>): Promise<number> {
+  const original = String.prototype.charCodeAt;
+  let count = 0;
+  String.prototype.charCodeAt = function countedCharCodeAt(this: string, index: number): number {
+    count++;
+    return original.call(this, index);
+  };
+  try {
+    await run();
+  } finally {
+    String.prototype.charCodeAt = original;
+  }
+  return count;
+}
+
 /** A body of one part with the given Content-Disposition parameters and bytes. */
 function onePart(dispositionParams: string, data = 'x'): Buffer {
   return Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; ${dispositionParams}\r\n\r\n${data}\r\n--${BOUNDARY}--\r\n`);
@@ -63,6 +82,32 @@ describe('fuzz regressions', () => {
       });
       expect(parts[0]?.headers['x-repeated']?.length).toBe(20_000 * 3 - 2);
       expect(collections).toBeLessThanOrEqual(10);
+    });
+  });
+
+  describe('header blocks with quoted strings across lines', () => {
+    // Found by fuzz/header-params.fuzz.js (readBlockThenHead, a per-input timeout): a repeated
+    // header whose value opens a quoted string that the next line (not "name:") continues, as Go
+    // writes a raw CR LF in a quoted value. Each such line re-reads the header's whole joined value
+    // (every earlier repeat) to learn whether a string is open, so the work grows with the square of
+    // the repeats: a 16 KiB block (the default headerSize, 743 repeats, under the default 2000
+    // pairs) cost 34 ms, and 1000 such parts (16 MB) 34 s of CPU.
+    const repeats = (count: number): Buffer => {
+      const block = `Content-Disposition: form-data; name="f"\r\n${'x: t; a="1\r\nb"; c="2\r\n'.repeat(count)}`;
+      return Buffer.from(`--${BOUNDARY}\r\n${block}\r\nvalue\r\n--${BOUNDARY}--\r\n`);
+    };
+
+    it.failing('should read a header repeated with open quoted strings in work linear in its repeats', async () => {
+      let parts: Awaited<ReturnType<typeof collectParts>> = [];
+      const small = await countCharReads(async () => {
+        parts = await collectParts([repeats(180)], CONTENT_TYPE);
+      });
+      const large = await countCharReads(async () => {
+        parts = await collectParts([repeats(720)], CONTENT_TYPE);
+      });
+      expect(parts.map((part) => part.name)).toEqual(['f']);
+      // Four times the repeats: four times the work when linear, sixteen when quadratic.
+      expect(large / small).toBeLessThanOrEqual(8);
     });
   });
 });
