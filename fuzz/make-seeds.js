@@ -6,7 +6,8 @@
  *   the parser target, under a few chunkings and ways of reading; their parts, re-encoded, for the
  *   differential target; their Content-Type, Content-Disposition and part Content-Type values and
  *   header blocks for the header-params target;
- * - the regression cases of earlier findings (spec/fixtures/fuzz), for the parser target.
+ * - the inputs of earlier findings (spec/fixtures/fuzz/<target>-*.bin), for their own target, so
+ *   that every run checks them again (they are skipped while they are known findings).
  *
  *   node fuzz/make-seeds.js      (fuzz/run.js calls it before fuzzing)
  */
@@ -42,14 +43,11 @@ function readVectors() {
     .map((file) => JSON.parse(fs.readFileSync(path.join(CONFORMANCE_DIR, file), 'utf8')));
 }
 
-function readRegressions() {
-  if (!fs.existsSync(REGRESSIONS_DIR)) return [];
-  return fs
-    .readdirSync(REGRESSIONS_DIR)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => JSON.parse(fs.readFileSync(path.join(REGRESSIONS_DIR, file), 'utf8')))
-    .filter((entry) => typeof entry.contentType === 'string' && typeof entry.body_b64 === 'string');
+/** The inputs of earlier findings of `target`, by name. */
+function readFindings(target) {
+  if (!fs.existsSync(REGRESSIONS_DIR)) return new Map();
+  const files = fs.readdirSync(REGRESSIONS_DIR).filter((file) => file.startsWith(`${target}-`) && file.endsWith('.bin'));
+  return new Map(files.sort().map((file) => [`finding-${file.slice(0, -4)}`, fs.readFileSync(path.join(REGRESSIONS_DIR, file))]));
 }
 
 /**
@@ -63,7 +61,7 @@ function parserInput(contentType, body, { flags = 0, chunking = 0, highWaterMark
   return Buffer.concat([Buffer.from(`${contentType}\n`, 'latin1'), body, Buffer.from(settings.reverse().flat())]);
 }
 
-function parserSeeds(vectors, regressions) {
+function parserSeeds(vectors) {
   const seeds = new Map();
   const random = createRandom(1);
   const sizes = (n, max) => Array.from({ length: n }, () => 1 + Math.floor(random() * max));
@@ -86,10 +84,6 @@ function parserSeeds(vectors, regressions) {
   for (const vector of vectors.filter((v) => v.id.startsWith('chromium')).slice(0, 8)) {
     const body = Buffer.from(vector.body_b64, 'base64');
     if (body.length <= MAX_BODY) seeds.set(`${vector.id}-sampling`, parserInput(vector.contentType, body, { flags: 32, sizes: sizes(2, 256) }));
-  }
-  for (const entry of regressions) {
-    const body = Buffer.from(entry.body_b64, 'base64');
-    if (body.length <= MAX_BODY) seeds.set(`regression-${entry.id}`, parserInput(entry.contentType, body, {}));
   }
   return seeds;
 }
@@ -190,10 +184,11 @@ function headerParamsSeeds(vectors) {
 function makeSeeds() {
   const vectors = readVectors();
   const corpora = {
-    parser: parserSeeds(vectors, readRegressions()),
+    parser: parserSeeds(vectors),
     differential: differentialSeeds(vectors),
     'header-params': headerParamsSeeds(vectors),
   };
+  for (const [target, seeds] of Object.entries(corpora)) for (const [name, bytes] of readFindings(target)) seeds.set(name, bytes);
   const counts = [];
   for (const [target, seeds] of Object.entries(corpora)) {
     const dir = path.join(SEEDS_DIR, target);
