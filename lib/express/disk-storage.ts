@@ -53,31 +53,55 @@ class DiskStorage implements StorageEngine {
   }
 
   _handleFile(req: UploadRequest, file: MulterFile, callback: (error?: unknown, info?: Partial<MulterFile>) => void): void {
-    this.getDestination(req, file, (destinationError, destination) => {
-      if (destinationError) return callback(destinationError);
-      this.getFilename(req, file, (filenameError, filename) => {
-        if (filenameError) return callback(filenameError);
-        const path = join(destination, filename);
-        // The upload failed while the names were being chosen: create nothing.
-        if (file.stream.destroyed) return callback(new MulterError('STREAM_DESTROYED'));
-        const out = createWriteStream(path);
-        file.path = path;
-        this.openStreams.set(file, out);
-        out.once('close', () => this.openStreams.delete(file));
-        pipeline(file.stream, out, (error) => {
-          if (error) {
-            // multer leaves the partial file here (for `_removeFile`, if the request fails as a
-            // whole); this engine removes it before it answers, so an error never leaves one.
-            return whenClosed(out, () => unlink(path, () => callback(error)));
-          }
-          const done = (syncError: unknown): void => {
-            if (syncError) return callback(syncError);
-            callback(null, { destination, filename, path, size: out.bytesWritten });
-          };
-          if (this.flush) flushFile(path, done);
-          else done(null);
-        });
-      });
+    let isAnswered = false;
+    const answer = (error?: unknown, info?: Partial<MulterFile>): void => {
+      if (isAnswered) return;
+      isAnswered = true;
+      callback(error, info);
+    };
+    // The name callbacks may answer later, from their own I/O (an `fs.mkdir` first): a throw
+    // after that (a filename callback that throws, a name `createWriteStream` refuses, such as one
+    // with a NUL) would reach no caller and end the process. It fails this file instead.
+    const guard = (step: () => void): void => {
+      try {
+        step();
+      } catch (error) {
+        if (isAnswered) throw error;
+        answer(error);
+      }
+    };
+    guard(() =>
+      this.getDestination(req, file, (destinationError, destination) =>
+        guard(() => {
+          if (destinationError) return answer(destinationError);
+          this.getFilename(req, file, (filenameError, filename) => guard(() => this.writeFile(file, destination, filename, filenameError, answer)));
+        }),
+      ),
+    );
+  }
+
+  /** Writes the file's stream to `destination/filename` once the names are chosen. */
+  private writeFile(file: MulterFile, destination: string, filename: string, filenameError: Error | null, answer: (error?: unknown, info?: Partial<MulterFile>) => void): void {
+    if (filenameError) return answer(filenameError);
+    const path = join(destination, filename);
+    // The upload failed while the names were being chosen: create nothing.
+    if (file.stream.destroyed) return answer(new MulterError('STREAM_DESTROYED'));
+    const out = createWriteStream(path);
+    file.path = path;
+    this.openStreams.set(file, out);
+    out.once('close', () => this.openStreams.delete(file));
+    pipeline(file.stream, out, (error) => {
+      if (error) {
+        // multer leaves the partial file here (for `_removeFile`, if the request fails as a
+        // whole); this engine removes it before it answers, so an error never leaves one.
+        return whenClosed(out, () => unlink(path, () => answer(error)));
+      }
+      const done = (syncError: unknown): void => {
+        if (syncError) return answer(syncError);
+        answer(null, { destination, filename, path, size: out.bytesWritten });
+      };
+      if (this.flush) flushFile(path, done);
+      else done(null);
     });
   }
 

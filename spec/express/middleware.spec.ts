@@ -288,6 +288,31 @@ describe('storages', () => {
     expect(error).toMatchObject({ message: 'no room' });
   });
 
+  // Both throw inside a destination callback that answered later (after its own I/O): uncaught,
+  // either would end the process.
+  it("should fail the request, not the process, when a late destination's filename callback throws", async () => {
+    const storage = multer.diskStorage({
+      destination: (_req, _file, callback) => setImmediate(() => callback(null, folder)),
+      filename: () => {
+        throw new Error('no name today');
+      },
+    });
+    const { error } = await callMiddleware(multer({ storage }).any(), fakeRequest(formBody([upload('f', 'f', 'x')])));
+    expect(error).toMatchObject({ message: 'no name today' });
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('should fail the request, not the process, when the chosen name cannot be opened (a NUL from the client)', async () => {
+    const storage = multer.diskStorage({
+      destination: (_req, _file, callback) => setImmediate(() => callback(null, folder)),
+      filename: (_req, file, callback) => callback(null, `upload-${file.originalname}`),
+    });
+    const body = rawBody([{ head: `${disposition('f')}; filename*=utf-8''a.%00`, data: 'x' }]);
+    const { error } = await callMiddleware(multer({ storage }).any(), fakeRequest(body));
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
   it('should run a custom engine unchanged, merging what it calls back into the file object', async () => {
     const { engine, stored } = createRecordingEngine();
     const { req } = await callMiddleware(multer({ storage: engine }).array('f'), fakeRequest(formBody([upload('f', 'a', 'AA'), upload('f', 'b', 'B')])));
