@@ -100,7 +100,9 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
     };
     // Epilogue after the closing delimiter: dropped while the budget lasts.
     const drop = (chunk: unknown): boolean => {
-      drainBudget -= chunk instanceof Uint8Array ? chunk.length : 1;
+      // Each chunk costs at least MIN_EPILOGUE_CHUNK: an iterator of empty chunks that settle in
+      // microtasks would otherwise never use the budget up, nor let the timer that ends it run.
+      drainBudget -= Math.max(MIN_EPILOGUE_CHUNK, chunk instanceof Uint8Array ? chunk.length : 0);
       if (drainBudget >= 0) return true;
       stopDraining();
       return false;
@@ -176,6 +178,8 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
 // iterator that never ends by itself (a socket, `events.on`), is not waited for past these.
 const MAX_EPILOGUE_DRAIN = 64 * 1024;
 const MAX_EPILOGUE_WAIT = 1000;
+// So at most 1024 chunks are read for an epilogue, whatever their size.
+const MIN_EPILOGUE_CHUNK = 64;
 
 function openIterator(iterable: ChunkIterable): Iterator<Uint8Array> | AsyncIterator<Uint8Array> {
   const asyncIterator = (iterable as Partial<AsyncIterable<Uint8Array>>)[Symbol.asyncIterator];

@@ -283,6 +283,33 @@ describe('fromAsyncIterable', () => {
       expect(emitter.listenerCount('data')).toBe(0);
     });
 
+    it.each([
+      ['an async generator', async function* endless(onFinally: () => void) {
+        try {
+          yield body;
+          for (;;) yield new Uint8Array(0);
+        } finally {
+          onFinally();
+        }
+      }],
+      ['a sync generator', function* endless(onFinally: () => void) {
+        try {
+          yield body;
+          for (;;) yield new Uint8Array(0);
+        } finally {
+          onFinally();
+        }
+      }],
+    ])('should let go %s of endless empty chunks after the closing delimiter, and timers still run', async (_kind, endless) => {
+      let isFinallyRun = false;
+      // A timer set before the parse: it fires only if the drain leaves the event loop alone.
+      const timerFired = new Promise((resolve) => setTimeout(() => resolve(true), 20));
+      const parts = await collectParts(fromAsyncIterable(endless(() => (isFinallyRun = true))), CONTENT_TYPE);
+      expect(summary(parts)).toEqual(expected);
+      expect(await timerFired).toBe(true);
+      expect(isFinallyRun).toBe(true);
+    });
+
     it('should cancel a Web ReadableStream when unsubscribed early', async () => {
       let cancelled = false;
       const stream = new ReadableStream<Uint8Array>({
