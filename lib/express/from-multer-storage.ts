@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { clipRange, emptyStream } from '../storage/byte-range.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import { fileNotFound } from '../storage/stored-file.js';
 import { isDiskStorage } from './disk-storage.js';
@@ -136,12 +137,19 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     },
     async open(id: MulterFile, range?: ByteRange): Promise<Readable> {
       if (!known(id)) throw fileNotFound(id.fieldname ?? id);
+      // The same range rules as every storage's (clipRange): a range that is not one is a
+      // RangeError, one past the end reads nothing.
       if (isMemoryStorage(engine) && Buffer.isBuffer(id.buffer)) {
-        return Readable.from([range === undefined ? id.buffer : id.buffer.subarray(range.start, range.end + 1)]);
+        if (range === undefined) return Readable.from([id.buffer]);
+        const within = clipRange(range, id.buffer.length);
+        return within === undefined ? emptyStream() : Readable.from([id.buffer.subarray(within.start, within.end + 1)]);
       }
       if (isDiskStorage(engine) && typeof id.path === 'string') {
-        if ((await statFile(id.path).catch(() => undefined)) === undefined) throw fileNotFound(id.path);
-        return createReadStream(id.path, range === undefined ? {} : { start: range.start, end: range.end });
+        const found = await statFile(id.path).catch(() => undefined);
+        if (found === undefined) throw fileNotFound(id.path);
+        if (range === undefined) return createReadStream(id.path);
+        const within = clipRange(range, found.size);
+        return within === undefined ? emptyStream() : createReadStream(id.path, within);
       }
       throw cannotReadBack(engine);
     },

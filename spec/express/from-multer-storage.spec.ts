@@ -111,6 +111,21 @@ describe('fromMulterStorage with storeParts', () => {
     }
   });
 
+  it.each([
+    ['diskStorage', () => multer.diskStorage({ destination: folder })],
+    ['memoryStorage', () => multer.memoryStorage()],
+  ])("should read ranges of %s's files by every storage's rules: clipped at the end, none past it, a RangeError for a non-range", async (_engine, makeEngine) => {
+    const storage = fromMulterStorage(makeEngine());
+    const [file] = filesOf(await upload(formBody([{ name: 'f', filename: 'f.txt', data: '0123456789' }]), (req) => storeAll(req, storage)));
+    const read = async (start: number, end: number): Promise<string> => (await readAll(await storage.open(file!.id, { start, end }))).toString();
+    expect(await read(7, 20)).toBe('789');
+    expect(await read(10, 12)).toBe('');
+    expect(await read(0, 0)).toBe('0');
+    for (const range of [{ start: 5, end: 2 }, { start: -3, end: 20 }, { start: 1.5, end: 4 }]) {
+      await expect(storage.open(file!.id, range).then(readAll)).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    }
+  });
+
   it('should remove a stored file, and accept removing it twice', async () => {
     const storage = fromMulterStorage(multer.diskStorage({ destination: folder }));
     const [file] = filesOf(await upload(formBody([{ name: 'f', filename: 'f', data: 'x' }]), (req) => storeAll(req, storage)));
