@@ -33,13 +33,13 @@ export interface ParseOptions {
   readonly defParamCharset?: HeaderCharset;
   /**
    * Pauses and resumes the source when too many bytes wait to be consumed. Defaults to the control
-   * carried by a `fromReadable`/`fromWebStream` source piped straight in.
+   * carried by a `fromReadable`/`fromWebStream`/`fromAsyncIterable` source piped straight in.
    */
   readonly backpressure?: Backpressure;
   /**
    * Bytes handed out and not yet consumed above which the source is paused; it resumes below half.
    * Default: 1 MiB while few parses run; the parses running at once in the process share 16 MiB,
-   * down to 64 KiB each (1 MiB up to 16 at once, 320 KiB at 50, 80 KiB at 200). A number fixes it.
+   * down to 64 KiB each (1 MiB up to 16 at once, 328 KiB at 50, 82 KiB at 200). A number fixes it.
    */
   readonly highWaterMark?: number;
   /**
