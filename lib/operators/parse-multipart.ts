@@ -259,6 +259,9 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
         } catch (error) {
           if (!isStopped) fail(nameOpenPart(toInternalError(error, 'handing out parts'), state));
         }
+        // The data events are views of the chunk: kept in the state, they would keep it alive
+        // while the source is paused, long after its bytes were written.
+        state.events = [];
       };
 
       isRunning = true;

@@ -1,5 +1,7 @@
 /** parseMultipart: timing semantics (marbles), laziness, body$ rules, backpressure and stalls. */
-import { catchError, concatMap, defer, from, map, mergeMap, Observable, of, take, throwError, timeout, timer, toArray, type ObservableInput } from 'rxjs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { catchError, concatMap, defer, from, map, mergeMap, Observable, of, Subject, take, throwError, timeout, timer, toArray, type ObservableInput } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { MultipartError, parseMultipart, type Part } from '../../lib/index';
 import { BOUNDARY, CONTENT_TYPE, formBody, partHead } from '../support/form-body';
@@ -295,6 +297,46 @@ describe('parseMultipart backpressure', () => {
     // Paused while the bytes waited; resumed (released) when the parse ended.
     expect(calls).toEqual(['pause', 'resume']);
     expect(parts.map(nameOf)).toEqual(['unread']);
+  });
+});
+
+describe('parseMultipart memory', () => {
+  // A full collection on demand: V8's gc, reached the documented way for a process started without
+  // --expose-gc (v8.setFlagsFromString, then a fresh context sees it).
+  function collectGarbage(): void {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc !== 'function') throw new Error('no gc() in this Node.js');
+    (gc as () => void)();
+  }
+
+  /** Sends a part's head and 64 KiB of it, keeping no reference but a weak one to the chunk's memory. */
+  function sendChunk(source: Subject<Buffer>): WeakRef<ArrayBufferLike> {
+    const head = Buffer.from(partHead({ name: 'file', filename: 'f.bin' }));
+    // Not from Buffer's pool: the chunk's memory is its own, so its collection can be seen.
+    const chunk = Buffer.alloc(head.length + 64 * 1024, 7);
+    head.copy(chunk);
+    source.next(chunk);
+    return new WeakRef(chunk.buffer);
+  }
+
+  it('should keep no chunk alive once its bytes were consumed, while the source sends nothing more', async () => {
+    const source = new Subject<Buffer>();
+    const written: number[] = [];
+    const subscription = source
+      .pipe(parseMultipart(CONTENT_TYPE), concatMap((part) => part.writeBody((data) => {
+        written.push(data.length);
+        return [];
+      })))
+      .subscribe();
+    const memory = sendChunk(source);
+    // Its bytes are written; only the parse could still point at them (the part is open: a slow
+    // client, or a source paused for another upload's sake).
+    expect(written.reduce((sum, length) => sum + length, 0)).toBe(64 * 1024);
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(memory.deref()).toBeUndefined();
+    subscription.unsubscribe();
   });
 });
 
