@@ -9,6 +9,7 @@ const { mkdtempSync, rmSync, readFileSync, readdirSync, statSync } = require('no
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { KiB, MiB } = require('./bodies');
+const { computeMedian } = require('./report');
 
 const SERVERS = ['rx-multipart', 'rx-multipart-sha256', 'multer', 'formidable'];
 const LABELS = { 'rx-multipart': '**rx-multipart**', 'rx-multipart-sha256': "rx-multipart, checksum: 'sha256'", 'rx-multipart@baseline': 'rx-multipart@baseline' };
@@ -96,11 +97,6 @@ function stored(directory) {
     bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
   }
   return { files, bytes };
-}
-
-function computeMedian(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 === 1 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
 
 /**

@@ -200,4 +200,4 @@ async function runPhase(phase) {
   }
 }
 
-module.exports = { runPhase, percentile };
+module.exports = { runPhase };

@@ -5,13 +5,10 @@
  * each server's memory was at its sampled peak.
  */
 const MiB = 2 ** 20;
+const { computeMedian } = require('./report');
+
 const BASELINE = 'multer';
 const OURS = ['rx-multipart', 'demo'];
-
-function computeMedian(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 === 1 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-}
 
 /** The figures of one (scenario, server) over its rounds: each metric's median and round values. */
 function summarise(phases) {
@@ -134,4 +131,4 @@ function formatTargets(label, s, base) {
   return `- ${label}, ${s.kind}: ${parts.join('; ')}.`;
 }
 
-module.exports = { formatReport, computeMedian, isFailed, OURS };
+module.exports = { formatReport, OURS };

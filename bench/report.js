@@ -97,4 +97,10 @@ function formatTable(section) {
   return lines.join('\n');
 }
 
-module.exports = { describeMachine, describeVersions, formatTable };
+/** The median of `values` (the mean of the middle two for an even count). */
+function computeMedian(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 === 1 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
+
+module.exports = { computeMedian, describeMachine, describeVersions, formatTable };

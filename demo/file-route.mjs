@@ -16,7 +16,7 @@ import { sendJson } from './send-json.mjs';
 // More parts than this (after overlapping and nearby ranges are merged) and the Range header is
 // ignored: the whole file goes out with 200. RFC 9110 §14.2 lets a server ignore a Range header,
 // and names many small ranges as a sign of "a broken client or a deliberate denial-of-service
-// attack"; each part costs a read from the storage (a request, for S3 and GridFS).
+// attack"; each part costs a stat and a read from the storage (two requests, for S3 and GridFS).
 const MAX_PARTS = 16;
 
 /**
@@ -142,7 +142,8 @@ function chooseAnswer(headers, size, etag, type) {
   const ranges = isRangeCurrent(headers['if-range'], etag) ? parseRange(headers.range, size) : undefined;
   if (ranges === undefined) return { status: 200 };
   if (ranges.length === 0) return { status: 416 };
-  const parts = coalesceRanges(ranges, partOverhead(size, type));
+  // One range is its own plan: no need to price a part to merge neighbours.
+  const parts = ranges.length === 1 ? ranges : coalesceRanges(ranges, partOverhead(size, type));
   // RFC 9110 §15.3.7.2: never a multipart answer for a single part.
   if (parts.length === 1) return { status: 206, range: /** @type {ByteRange} */ (parts[0]) };
   if (parts.length > MAX_PARTS) return { status: 200 };

@@ -9,14 +9,11 @@
  */
 const { parseChunks, describe, bytesOf } = require('./support/parse-outcome.js');
 const { readFormInput, encodeForm } = require('./support/reference-encoder.js');
+const { knownFindings } = require('./support/known-findings.js');
 
-/**
- * Known findings, skipped so that the target keeps looking for others; each is a failing test in
- * spec/parser/fuzz-regressions.spec.ts until it is fixed (then its skip goes). FUZZ_CHECK_KNOWN=1
- * turns the skips off, to see whether a fix landed (docs/fuzzing.md).
- */
-// None open: the byte order mark dropped from a filename* value is fixed (its regression test passes).
-const KNOWN_FINDINGS = process.env.FUZZ_CHECK_KNOWN === '1' ? [] : [];
+// Known findings (fuzz/support/known-findings.js), each `(spec) => boolean`. None open: the byte
+// order mark dropped from a filename* value is fixed (its regression test passes).
+const KNOWN_FINDINGS = knownFindings([]);
 
 /**
  * Cuts the body into chunks of the given sizes, in turn (one chunk when there are none). Sizes are

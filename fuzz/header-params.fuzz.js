@@ -23,6 +23,7 @@
  */
 const { measure } = require('./support/step-counter.js');
 const { load, loadPlain } = require('./support/library.js');
+const { knownFindings } = require('./support/known-findings.js');
 
 /**
  * The readers, from the instrumented build (for coverage, on the input as it is) or from an
@@ -126,15 +127,10 @@ function checkPartHead(head, flags, { isPartHeadError }) {
   }
 }
 
-/**
- * Known findings, skipped so that the target keeps looking for others: each is a failing test in
- * spec/parser/fuzz-regressions.spec.ts until it is fixed, then its skip goes (docs/fuzzing.md).
- * None is open: the three ways a header block copied its value for every line are fixed. A skip
- * is `(reader, flags, text) => boolean`; FUZZ_CHECK_KNOWN=1 turns them off, to check a fix.
- */
-const CHECKS_KNOWN = process.env.FUZZ_CHECK_KNOWN === '1';
-const KNOWN_SLOW_TO_THE_CLOCK = CHECKS_KNOWN ? [] : [];
-const KNOWN_SLOW = CHECKS_KNOWN ? [] : [];
+// Known findings (fuzz/support/known-findings.js), each `(reader, flags, text) => boolean`. None
+// is open: the three ways a header block copied its value for every line are fixed.
+const KNOWN_SLOW_TO_THE_CLOCK = knownFindings([]);
+const KNOWN_SLOW = knownFindings([]);
 
 /** Decodes the input (the layout above). */
 function decodeInput(data) {

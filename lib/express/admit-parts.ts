@@ -5,6 +5,7 @@
 import { catchError, concatMap, defer, EMPTY, mergeMap, Observable, of, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import type { Part } from '../operators/part.js';
+import { decodeCharset } from '../parser/text-decoding.js';
 import { appendField, checkFieldName, type FormBody } from './form-body.js';
 import { mediaTypeOf } from './from-multer-storage.js';
 import { MulterError } from './multer-error.js';
@@ -62,7 +63,7 @@ function admitField(admission: Admission, part: Part): Observable<Part> {
   return part.body$.pipe(
     toArray(),
     mergeMap((chunks) => {
-      const error = addField(admission, part.name, decodeValue(Buffer.concat(chunks), part.contentType, admission.defCharset));
+      const error = addField(admission, part.name, decodeValue(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), part.contentType, admission.defCharset));
       return error === undefined ? EMPTY : throwError(() => error);
     }),
   );
@@ -160,7 +161,7 @@ function discard(part: Part): Observable<never> {
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
 /** A field's text: in the charset its Content-Type names, else `defCharset` (busboy's rule). */
-export function decodeValue(bytes: Buffer, contentType: string, defCharset: string): string {
+function decodeValue(bytes: Buffer, contentType: string, defCharset: string): string {
   const charset = (CHARSET.exec(contentType)?.[1] ?? defCharset).toLowerCase();
   switch (charset) {
     case 'utf8':
@@ -172,10 +173,6 @@ export function decodeValue(bytes: Buffer, contentType: string, defCharset: stri
     case 'us-ascii':
       return bytes.toString('latin1');
   }
-  try {
-    return new TextDecoder(charset, { ignoreBOM: true }).decode(bytes);
-  } catch {
-    // A charset TextDecoder does not know: UTF-8 is what browsers send.
-    return bytes.toString('utf8');
-  }
+  // Any other charset TextDecoder knows (its decoders cached); one it does not: UTF-8, what browsers send.
+  return decodeCharset(bytes, charset) ?? bytes.toString('utf8');
 }

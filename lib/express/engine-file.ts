@@ -126,15 +126,7 @@ export function startEngineFile(engine: StorageEngine, file: MulterFile, options
       const answer = await answered;
       if ('error' in answer) throw answer.error;
       const stored = answer.file;
-      return {
-        id: stored,
-        index: options.index,
-        fieldName: stored.fieldname,
-        filename: stored.originalname,
-        contentType: stored.mimetype,
-        size: typeof stored.size === 'number' ? stored.size : pushed,
-        location: locationOf(stored),
-      };
+      return storedOf(stored, options.index, typeof stored.size === 'number' ? stored.size : pushed);
     },
     abort(): Promise<void> {
       aborting ??= (async () => {
@@ -201,6 +193,11 @@ export function removeEngineFile(engine: StorageEngine, request: UploadRequest, 
     removals.set(file, removal);
   }
   return removal;
+}
+
+/** The StoredFile of a file object an engine answered with, `size` bytes long. */
+export function storedOf(id: MulterFile, index: number, size: number): StoredFile<MulterFile> {
+  return { id, index, fieldName: id.fieldname, filename: id.originalname, contentType: id.mimetype, size, location: locationOf(id) };
 }
 
 /** Where an engine says it put a file, for logs: a path, a URL, a key; else the field name. */

@@ -6,11 +6,11 @@ import { createReadStream } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { clipRange, emptyStream } from '../storage/byte-range.js';
+import { readRange } from '../storage/byte-range.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import { fileNotFound } from '../storage/stored-file.js';
 import { isDiskStorage } from './disk-storage.js';
-import { locationOf, removeEngineFile, startEngineFile, type EngineFileOptions, type EngineFileWriter } from './engine-file.js';
+import { removeEngineFile, startEngineFile, storedOf, type EngineFileOptions, type EngineFileWriter } from './engine-file.js';
 import { isMemoryStorage } from './memory-storage.js';
 import type { MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
 
@@ -40,15 +40,16 @@ export interface MulterStorage extends FileStorage<MulterFile> {
   forRequest(request: IncomingMessage): MulterStorage;
 }
 
-/** How the storage describes a file to the engine, and where removal failures go. */
+/** How the storage hands a file to the engine, and where removal failures go. */
 export interface EngineStorageSettings {
   readonly request: object;
   readonly timeout: number;
   readonly highWaterMark: number | undefined;
-  /** The file object the engine is handed for a part. */
-  readonly describe: (info: FileInfo) => MulterFile;
-  /** A file whose engine was started already (by the middleware, when fileFilter accepted it). */
-  readonly take?: (info: FileInfo) => EngineFileWriter | undefined;
+  /**
+   * The engine's work on a part's file: started here from a file object that describes the part
+   * (fromMulterStorage), or the one the middleware started when fileFilter accepted the file.
+   */
+  readonly startFile: (info: FileInfo, options: EngineFileOptions) => EngineFileWriter;
   /** Called with what `_removeFile` failed with for a stored file. */
   readonly onRemoveError?: (error: unknown, file: MulterFile) => void;
   /** Called with each abort and removal as it starts, so a request can wait for its cleanup. */
@@ -88,7 +89,7 @@ export function fromMulterStorage(engine: StorageEngine, options: FromMulterStor
     request: options.request ?? { headers: {}, body: {} },
     timeout: options.timeout ?? DEFAULT_TIMEOUT,
     highWaterMark: options.highWaterMark,
-    describe: describeFile,
+    startFile: (info, fileOptions) => startEngineFile(engine, describeFile(info), fileOptions),
   });
 }
 
@@ -114,7 +115,7 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     engine,
     forRequest: (req) => makeStorage(engine, { ...settings, request: req }, issued),
     async create(info: FileInfo): Promise<FileWriter<MulterFile>> {
-      const writer = settings.take?.(info) ?? startEngineFile(engine, settings.describe(info), engineFileOptions(settings, info.index));
+      const writer = settings.startFile(info, engineFileOptions(settings, info.index));
       return {
         write: writer.write,
         writev: writer.writev,
@@ -137,19 +138,16 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     },
     async open(id: MulterFile, range?: ByteRange): Promise<Readable> {
       if (!known(id)) throw fileNotFound(id.fieldname ?? id);
-      // The same range rules as every storage's (clipRange): a range that is not one is a
+      // The same range rules as every storage's (readRange): a range that is not one is a
       // RangeError, one past the end reads nothing.
-      if (isMemoryStorage(engine) && Buffer.isBuffer(id.buffer)) {
-        if (range === undefined) return Readable.from([id.buffer]);
-        const within = clipRange(range, id.buffer.length);
-        return within === undefined ? emptyStream() : Readable.from([id.buffer.subarray(within.start, within.end + 1)]);
+      const { buffer, path } = id;
+      if (isMemoryStorage(engine) && Buffer.isBuffer(buffer)) {
+        return readRange(range, buffer.length, (within) => Readable.from([within === undefined ? buffer : buffer.subarray(within.start, within.end + 1)]));
       }
-      if (isDiskStorage(engine) && typeof id.path === 'string') {
-        const found = await statFile(id.path).catch(() => undefined);
-        if (found === undefined) throw fileNotFound(id.path);
-        if (range === undefined) return createReadStream(id.path);
-        const within = clipRange(range, found.size);
-        return within === undefined ? emptyStream() : createReadStream(id.path, within);
+      if (isDiskStorage(engine) && typeof path === 'string') {
+        const found = await statFile(path).catch(() => undefined);
+        if (found === undefined) throw fileNotFound(path);
+        return readRange(range, found.size, (within) => createReadStream(path, within === undefined ? {} : { start: within.start, end: within.end }));
       }
       throw cannotReadBack(engine);
     },
@@ -167,7 +165,7 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
 }
 
 /** What one file of a storage needs: the request, the removal timeout, the stream's buffer. */
-export function engineFileOptions(settings: Omit<EngineStorageSettings, 'describe'>, index: number): EngineFileOptions {
+export function engineFileOptions(settings: Omit<EngineStorageSettings, 'startFile'>, index: number): EngineFileOptions {
   return {
     request: settings.request as UploadRequest,
     index,
@@ -198,10 +196,6 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
 
 // `type/subtype` in RFC 9110 tokens, then parameters or nothing.
 const MEDIA_TYPE = /^[ \t]*([!#$%&'*+.^_`|~\w-]+\/[!#$%&'*+.^_`|~\w-]+)[ \t]*(?:;|$)/;
-
-function storedOf(id: MulterFile, index: number, size: number): StoredFile<MulterFile> {
-  return { id, index, fieldName: id.fieldname, filename: id.originalname, contentType: id.mimetype, size, location: locationOf(id) };
-}
 
 function cannotReadBack(engine: StorageEngine): Error {
   const name = (engine as { constructor?: { name?: unknown } }).constructor?.name;

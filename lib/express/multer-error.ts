@@ -2,6 +2,7 @@
  * MulterError: the error multer's users match on (`err instanceof multer.MulterError`,
  * `err.code === 'LIMIT_FILE_SIZE'`), with the HTTP status to answer beside the code.
  */
+import type { MultipartErrorDetails } from '../errors.js';
 
 /**
  * Every code, with the HTTP status a server should answer and multer's message. The first twelve
@@ -30,13 +31,8 @@ export const MULTER_ERROR_CODES = {
 /** A MulterError code; see {@link MULTER_ERROR_CODES}. */
 export type ErrorCode = keyof typeof MULTER_ERROR_CODES;
 
-/** What a MulterError can say beyond multer's three arguments. */
-export interface MulterErrorDetails {
-  /** The limit that was exceeded, in its own unit (bytes or a count). */
-  readonly limit?: number;
-  /** The error this one was made from (the library's `MultipartError`). */
-  readonly cause?: unknown;
-}
+/** What a MulterError can say beyond multer's three arguments: the limit, and the `MultipartError` it was made from. */
+export type MulterErrorDetails = Pick<MultipartErrorDetails, 'limit' | 'cause'>;
 
 // A brand shared by every copy of this module (the ESM and CJS builds loaded side by side), so that
 // `instanceof MulterError` holds across the dual-package boundary.

@@ -3,6 +3,7 @@
  * every limit finite by default (multer's are mostly Infinity).
  */
 import type { Writable } from 'node:stream';
+import { DEFAULT_DRAIN_LIMIT } from '../nest/drain-request.js';
 import type { Limits as ParseLimits } from '../parser/limits.js';
 import { DEFAULT_LIMITS } from '../parser/limits.js';
 import type { HeaderCharset } from '../parser/text-decoding.js';
@@ -104,7 +105,6 @@ export interface RequestLimits {
 }
 
 const DEFAULT_TIMEOUT = 60_000;
-const DEFAULT_DRAIN_LIMIT = 16 * 1024 * 1024;
 // A field name of `fieldNameSize` (100) bytes nests at most 33 levels; no form needs more than a few.
 const DEFAULT_FIELD_NESTING_DEPTH = 32;
 
@@ -144,7 +144,7 @@ export function resolveRequestLimits(limits: Limits | undefined): RequestLimits 
  * multer's `defParamCharset` as the parse takes it: UTF-8 or latin1 (ISO-8859-1).
  * @throws TypeError for another charset.
  */
-export function headerCharsetOf(charset: string | undefined): HeaderCharset {
+function headerCharsetOf(charset: string | undefined): HeaderCharset {
   const label = (charset ?? 'latin1').toLowerCase();
   if (label === 'utf8' || label === 'utf-8') return 'utf8';
   if (label === 'latin1' || label === 'iso-8859-1' || label === 'binary') return 'latin1';

@@ -101,11 +101,10 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
   const started = new Map<number, EngineFileWriter>();
   const storage = createEngineStorage(settings.storage, {
     ...engineSettings,
-    describe: (info) => admitted.get(info.index)!.file,
-    take: (info) => {
+    startFile: (info, fileOptions) => {
       const writer = started.get(info.index);
       started.delete(info.index);
-      return writer;
+      return writer ?? startEngineFile(settings.storage, admitted.get(info.index)!.file, fileOptions);
     },
   });
   const start = (index: number, file: MulterFile): void => void started.set(index, startEngineFile(settings.storage, file, engineFileOptions(engineSettings, index)));
@@ -143,9 +142,9 @@ function upload(req: UploadRequest, settings: UploadSettings, fields: readonly F
         if (typeof answer === 'object' && answer !== null && Object.isExtensible(answer)) {
           (answer as { storageErrors?: unknown[] }).storageErrors = storageErrors;
         }
-        // storeParts removes the files it closed before it passes the error on, but a file still
-        // being written when the parse fails is aborted by its teardown, which runs after: wait
-        // for every abort and removal of this request before answering.
+        // storeParts has undone its own files before it passes the error on; the engines started
+        // for files it had not yet taken (aborted above), and any abort that outlasted its time
+        // limit, are waited for here: every abort and removal of this request, before answering.
         void settle(cleanups).then(() => fail(answer));
       },
       complete: () => {
@@ -205,7 +204,7 @@ function failOnLoss(req: IncomingMessage, parts$: Observable<Part>): Observable<
  * multer's test (type-is): the request has a body (a Transfer-Encoding, or a Content-Length) and a
  * multipart Content-Type. Anything else is left to the next middleware.
  */
-export function isMultipartRequest(req: IncomingMessage): boolean {
+function isMultipartRequest(req: IncomingMessage): boolean {
   const hasBody = req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number(req.headers['content-length']));
   return hasBody && mediaTypeOf(req.headers['content-type'])?.startsWith('multipart/') === true;
 }

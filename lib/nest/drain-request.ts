@@ -3,6 +3,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 
+/** The bytes of a refused request read and dropped by default before it is destroyed instead. */
+export const DEFAULT_DRAIN_LIMIT = 16 * 1024 * 1024;
+
 /**
  * Reads the rest of `req` and drops it, so that the answer that follows is not sent to a client
  * still uploading: Node would then close a connection with unread bytes, and the client would see a

@@ -10,7 +10,7 @@ import type { Part } from '../operators/part.js';
 import { storeParts, type StoreOptions } from '../operators/store-parts.js';
 import { multipart } from '../sources/multipart.js';
 import type { FileStorage, FileWriter } from '../storage/file-storage.js';
-import { drainRequest } from './drain-request.js';
+import { DEFAULT_DRAIN_LIMIT, drainRequest } from './drain-request.js';
 import type { MultipartOptions } from './multipart-options.js';
 import { toUploadedForm, type UploadedForm } from './uploaded-form.js';
 
@@ -18,7 +18,6 @@ import { toUploadedForm, type UploadedForm } from './uploaded-form.js';
 // interceptor from one, a decorator from the other), find the same one.
 const UPLOAD = Symbol.for('rx-multipart.nest.RequestUpload');
 
-const DEFAULT_DRAIN_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_STORAGE_TIMEOUT = 60_000;
 
 const OPEN = 0;

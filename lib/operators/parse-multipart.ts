@@ -108,6 +108,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
       const backpressure = options.backpressure ?? backpressureOf(source);
       // A fixed window when given; else the parse's share, read again at each hold and release.
       const fixedWindow = options.highWaterMark;
+      const windowSize = (): number => fixedWindow ?? sharedWindow();
       const stallTimeout = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
 
       // The part whose bytes are arriving; undefined between parts.
@@ -134,7 +135,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           if (part.held === 0) holders.add(part);
           part.held += bytes;
           inFlight += bytes;
-          if (!isPaused && inFlight > (fixedWindow ?? sharedWindow()) && backpressure !== undefined && !isStopped) {
+          if (!isPaused && inFlight > windowSize() && backpressure !== undefined && !isStopped) {
             isPaused = true;
             backpressure.pause();
             lastProgress = asyncScheduler.now();
@@ -149,7 +150,7 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           inFlight -= freed;
           if (!isPaused) return;
           lastProgress = asyncScheduler.now();
-          if (inFlight <= (fixedWindow ?? sharedWindow()) / 2) {
+          if (inFlight <= windowSize() / 2) {
             isPaused = false;
             stallCheck?.unsubscribe();
             stallCheck = undefined;

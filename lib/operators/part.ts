@@ -3,6 +3,7 @@
  */
 import { from, Observable, type ObservableInput, type Subscriber, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
+import { isPromiseLike } from '../promise-like.js';
 import type { PartHead } from '../parser/part-head.js';
 
 /** One part of a multipart body. Its bytes arrive through `body$`. */
@@ -259,9 +260,5 @@ export class PartStream implements Part {
 }
 
 const EMPTY_CHUNK = Buffer.alloc(0);
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
-}
 
 function noop(): void {}

@@ -5,6 +5,7 @@
 import { Observable } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { withBackpressure } from '../operators/backpressure.js';
+import { isPromiseLike } from '../promise-like.js';
 import { isConnectionLoss } from './connection-loss.js';
 import { fromWebStream } from './from-web-stream.js';
 
@@ -25,7 +26,7 @@ export type ChunkIterable = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * {@link fromWebStream}, which cancels it at once.
  *
  * When `parseMultipart` piped straight onto it has read the closing delimiter, the rest (the
- * epilogue, usually a CRLF) is read and dropped, up to 64 KiB and for at most a second, so that the
+ * epilogue, usually a CRLF) is read and dropped, up to 64 KiB or 1024 chunks and for at most a second, so that the
  * iterator ends by itself: `return()` then would destroy a server's request before it could answer.
  * Past either bound it is let go.
  * In a server, `multipart(req)` is still the better source: it keeps the connection for the
@@ -154,7 +155,6 @@ export function fromAsyncIterable(iterable: ChunkIterable): Observable<Uint8Arra
         drainTimer = setTimeout(stopDraining, MAX_EPILOGUE_WAIT);
         drainTimer.unref?.();
         pull();
-        if (isFinished) clearTimeout(drainTimer);
       } else {
         release(iterator, iterable);
       }
@@ -213,10 +213,6 @@ function toSourceError(error: unknown): MultipartError {
 
 function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
   return typeof (value as Partial<ReadableStream> | null)?.getReader === 'function';
-}
-
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as Partial<PromiseLike<T>> | null)?.then === 'function';
 }
 
 function noop(): void {}

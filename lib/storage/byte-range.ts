@@ -32,12 +32,25 @@ export function clipRange(range: ByteRange, size: number): ByteRange | undefined
 }
 
 /**
- * A byte stream that ends at once: what a range with no byte in the file reads.
- * @returns a Readable that emits no data, then 'end'.
+ * Reads `range` of a file of `size` bytes by the rules above: the whole file when no range is
+ * given, the range clipped to the file, or an empty stream when no byte of it is in the file.
+ *
+ * @param range the range asked for, or undefined for the whole file.
+ * @param size the file's size in bytes.
+ * @param read opens the file, whole (no argument) or the clipped range (inclusive `end`).
+ * @returns what `read` returns, or an empty stream.
+ * @throws RangeError (ERR_OUT_OF_RANGE) from {@link clipRange}, before `read` is called.
  * @example
- * const stream = within === undefined ? emptyStream() : createReadStream(path, within);
+ * return readRange(range, file.size, (within) => createReadStream(path, within && { start: within.start, end: within.end }));
  */
-export function emptyStream(): Readable {
+export function readRange<R extends Readable | Promise<Readable>>(range: ByteRange | undefined, size: number, read: (within?: ByteRange) => R): R | Readable {
+  if (range === undefined) return read();
+  const within = clipRange(range, size);
+  return within === undefined ? emptyStream() : read(within);
+}
+
+/** A byte stream that ends at once: what a range with no byte in the file reads. */
+function emptyStream(): Readable {
   return new Readable({
     read() {
       this.push(null);

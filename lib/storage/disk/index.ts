@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { clipRange, emptyStream } from '../byte-range.js';
+import { readRange } from '../byte-range.js';
 import { checksumOf, ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -107,9 +107,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
-      if (range === undefined) return createReadStream(file.location);
-      const within = clipRange(range, file.size);
-      return within === undefined ? emptyStream() : createReadStream(file.location, { start: within.start, end: within.end });
+      return readRange(range, file.size, (within) => createReadStream(file.location, within === undefined ? {} : { start: within.start, end: within.end }));
     },
     async remove(id: string): Promise<void> {
       const path = pathOf(id);

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId, type Db, type GridFSBucketReadStream, type GridFSBucketWriteStream } from 'mongodb';
-import { clipRange, emptyStream } from '../byte-range.js';
+import { readRange } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, storedFileOf } from '../stored-file.js';
@@ -194,10 +194,8 @@ export function createGridFSStorage(options: GridFSStorageOptions): FileStorage<
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
       const oid = new ObjectId(id);
-      const within = range === undefined ? undefined : clipRange(range, file.size);
-      if (range !== undefined && within === undefined) return emptyStream();
-      // The driver's `end` is exclusive (and may not pass the file's length: clipped above).
-      return releasingCursor(bucket.openDownloadStream(oid, within === undefined ? {} : { start: within.start, end: within.end + 1 }));
+      // The driver's `end` is exclusive (and may not pass the file's length: readRange clips).
+      return readRange(range, file.size, (within) => releasingCursor(bucket.openDownloadStream(oid, within === undefined ? {} : { start: within.start, end: within.end + 1 })));
     },
   };
 }

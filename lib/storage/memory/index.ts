@@ -3,7 +3,7 @@
  */
 import { Readable } from 'node:stream';
 import { MultipartError } from '../../errors.js';
-import { clipRange, emptyStream } from '../byte-range.js';
+import { readRange } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -97,9 +97,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const entry = files.get(id);
       if (entry === undefined) throw fileNotFound(id);
-      if (range === undefined) return Readable.from([entry.bytes]);
-      const within = clipRange(range, entry.bytes.length);
-      return within === undefined ? emptyStream() : Readable.from([entry.bytes.subarray(within.start, within.end + 1)]);
+      return readRange(range, entry.bytes.length, (within) => Readable.from([within === undefined ? entry.bytes : entry.bytes.subarray(within.start, within.end + 1)]));
     },
     async remove(id: string): Promise<void> {
       const entry = files.get(id);

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { clipRange, emptyStream } from '../byte-range.js';
+import { readRange } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -170,16 +170,16 @@ export function createS3Storage(options: S3StorageOptions): FileStorage<string> 
       if (file === undefined) throw fileNotFound(id);
       // Clipped here: S3 answers 416 to a range that starts at the end (any range of an empty
       // object), and sends the whole object for a Range header it cannot parse.
-      const within = range === undefined ? undefined : clipRange(range, file.size);
-      if (range !== undefined && within === undefined) return emptyStream();
-      try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(id), Range: within === undefined ? undefined : `bytes=${within.start}-${within.end}` }));
-        // On Node the SDK's body is an IncomingMessage: a Readable.
-        return answer.Body as Readable;
-      } catch (error) {
-        if (isNotFound(error)) throw fileNotFound(id);
-        throw error;
-      }
+      return readRange(range, file.size, async (within) => {
+        try {
+          const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(id), Range: within === undefined ? undefined : `bytes=${within.start}-${within.end}` }));
+          // On Node the SDK's body is an IncomingMessage: a Readable.
+          return answer.Body as Readable;
+        } catch (error) {
+          if (isNotFound(error)) throw fileNotFound(id);
+          throw error;
+        }
+      });
     },
   };
 }
