@@ -125,6 +125,17 @@ export class PartStream implements Part {
       let isWriting = false;
       let isEnded = false;
       let writing: Subscription | undefined;
+      // Bytes of the write in flight; its callbacks made once, not per write.
+      let writingBytes = 0;
+      const written = (): void => {
+        isWriting = false;
+        // Unsubscribed meanwhile: the teardown freed every held byte already.
+        if (subscriber.closed) return;
+        this.owner.release(this, writingBytes);
+        subscriber.next(offset);
+        flush();
+      };
+      const failed = (error: unknown): void => subscriber.error(error);
 
       const flush = (): void => {
         if (isWriting || subscriber.closed) return;
@@ -133,21 +144,12 @@ export class PartStream implements Part {
           return;
         }
         const batch = !joins ? waiting : waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes);
-        const bytes = waitingBytes;
         const at = offset;
+        writingBytes = waitingBytes;
         waiting = [];
         waitingBytes = 0;
-        offset += bytes;
+        offset += writingBytes;
         isWriting = true;
-        const written = (): void => {
-          isWriting = false;
-          // Unsubscribed meanwhile: the teardown freed every held byte already.
-          if (subscriber.closed) return;
-          this.owner.release(this, bytes);
-          subscriber.next(offset);
-          flush();
-        };
-        const failed = (error: unknown): void => subscriber.error(error);
         let result: ObservableInput<unknown>;
         try {
           result = (write as (batch: Buffer | readonly Buffer[], offset: number) => ObservableInput<unknown>)(batch, at);

@@ -7,6 +7,7 @@ import { MultipartError } from '../errors.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { Part } from './part.js';
+import { isPromiseLike } from '../promise-like.js';
 import { runningUploads } from './running-uploads.js';
 
 /** A file part, stored. */
@@ -139,6 +140,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 export function storeParts<Id = string>(storage: FileStorage<Id>, options: StoreOptions = {}): OperatorFunction<Part, StoredPart<Id>> {
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT;
   const retryPolicy = typeof options.retry === 'number' ? { count: options.retry } : options.retry;
+  const writeRetries = retryPolicy?.count ?? 0;
   const sniffSize = options.accept === undefined ? 0 : Math.max(1, options.sniffSize ?? SNIFF_SIZE);
   const fixedConcurrency = options.concurrency === undefined ? undefined : Math.max(1, options.concurrency);
   const maxConcurrency = Math.max(1, storage.concurrency ?? DEFAULT_CONCURRENCY);
@@ -266,15 +268,78 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           let isLeft = false;
           const hasLeft = (): boolean => isLeft;
 
-          const writeChunks = async (chunks: readonly Buffer[], offset: number, length: number): Promise<void> => {
-            // Joined once for a writer without writev, not again on each retry.
-            let joined: Buffer | undefined;
-            const run = (): Promise<void> =>
-              writer!.writev !== undefined ? writer!.writev(chunks, offset) : writer!.write((joined ??= join(chunks, length)), offset);
-            await call(part, 'a write', run, true, hasLeft);
-            bytes += length;
-            report(part.index);
-          };
+          // The write in flight, as plain state: writeBody hands over one batch at a time. Under load
+          // every socket chunk is a write, and a promise chain, an async frame and a timer per write
+          // were most of what the server allocated (docs/load.md); so one promise per write, and one
+          // timer per file, re-armed for each attempt.
+          let batch: readonly Buffer[] = [];
+          let batchOffset = 0;
+          let batchLength = 0;
+          let joined: Buffer | undefined;
+          let attempt = 0;
+          // Attempts made, and the one whose answer is awaited (0: none); a late answer is ignored.
+          let attempts = 0;
+          let awaited = 0;
+          let resolveWrite: () => void = noop;
+          let rejectWrite: (error: unknown) => void = noop;
+          let writeTimer: ReturnType<typeof setTimeout> | undefined;
+          // Set once an attempt was given up (timed out) while its answer may still come: from then
+          // on each attempt's callbacks carry its number; until then one pair serves every write.
+          let hasAbandoned = false;
+          const onWritten = (): void => void (hasAbandoned || writeSettled(awaited, WRITTEN));
+          const onWriteFailed = (error: unknown): void => void (hasAbandoned || writeSettled(awaited, error));
+
+          const writeChunks = (chunks: readonly Buffer[], offset: number, length: number): Promise<void> =>
+            new Promise<void>((resolve, reject) => {
+              batch = chunks;
+              batchOffset = offset;
+              batchLength = length;
+              // Joined once for a writer without writev, not again on each retry.
+              joined = undefined;
+              attempt = 1;
+              resolveWrite = resolve;
+              rejectWrite = reject;
+              attemptWrite();
+            });
+
+          function attemptWrite(): void {
+            const id = ++attempts;
+            awaited = id;
+            if (timeoutMs <= MAX_TIMER) {
+              if (writeTimer === undefined) writeTimer = setTimeout(writeTimedOut, timeoutMs);
+              else writeTimer.refresh();
+            }
+            let answer: unknown;
+            try {
+              answer = writer!.writev !== undefined ? writer!.writev(batch, batchOffset) : writer!.write((joined ??= join(batch, batchLength)), batchOffset);
+            } catch (error) {
+              return writeSettled(id, error);
+            }
+            if (!isPromiseLike(answer)) writeSettled(id, WRITTEN);
+            else if (!hasAbandoned) answer.then(onWritten, onWriteFailed);
+            else answer.then(() => writeSettled(id, WRITTEN), (error: unknown) => writeSettled(id, error));
+          }
+
+          // Armed for the attempt awaited when it fires (each attempt re-arms it): that one is late.
+          function writeTimedOut(): void {
+            if (awaited === 0) return;
+            hasAbandoned = true;
+            writeSettled(awaited, new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish a write of part ${part.index} within ${timeoutMs} ms.` }));
+          }
+
+          function writeSettled(id: number, outcome: unknown): void {
+            if (id === 0 || id !== awaited) return;
+            awaited = 0;
+            if (outcome === WRITTEN) {
+              if (isLeft) return rejectWrite(CANCELLED);
+              bytes += batchLength;
+              report(part.index);
+              return resolveWrite();
+            }
+            if (attempt > writeRetries || outcome === CANCELLED || isLeft) return rejectWrite(outcome);
+            // Unref'd: a retry waiting after its upload failed must not keep the process up.
+            setTimeout(() => (isLeft ? rejectWrite(CANCELLED) : attemptWrite()), backoff(retryPolicy!, attempt++)).unref?.();
+          }
 
           const start = async (): Promise<void> => {
             if (options.accept !== undefined) {
@@ -350,6 +415,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
 
           return () => {
             isLeft = true;
+            clearTimeout(writeTimer);
             subscription.unsubscribe();
             if (!isFinished) void abortOpen(new Error('The upload was cancelled.'));
           };
@@ -483,6 +549,8 @@ function sleep(ms: number): Promise<void> {
 
 // A storage call whose caller left: the rejection nobody hears.
 const CANCELLED = new Error('The storage call was given up.');
+// A write's answer that is not an error.
+const WRITTEN = Symbol('written');
 // A write held back for `accept`: nothing to wait for.
 const DONE = Promise.resolve();
 
