@@ -272,7 +272,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           // every socket chunk is a write, and a promise chain, an async frame and a timer per write
           // were most of what the server allocated (docs/load.md); so one promise per write, and one
           // timer per file, re-armed for each attempt.
-          let batch: readonly Buffer[] = [];
+          let batch: readonly Buffer[] = NO_CHUNKS;
           let batchOffset = 0;
           let batchLength = 0;
           let joined: Buffer | undefined;
@@ -299,12 +299,14 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
               attempt = 1;
               resolveWrite = resolve;
               rejectWrite = reject;
-              attemptWrite();
+              // A microtask later, as every storage call: not inside the parse's delivery of the chunk.
+              queueMicrotask(attemptWrite);
             });
 
           function attemptWrite(): void {
             const id = ++attempts;
             awaited = id;
+            if (isLeft) return writeSettled(id, CANCELLED);
             if (timeoutMs <= MAX_TIMER) {
               if (writeTimer === undefined) writeTimer = setTimeout(writeTimedOut, timeoutMs);
               else writeTimer.refresh();
@@ -320,6 +322,11 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             else answer.then(() => writeSettled(id, WRITTEN), (error: unknown) => writeSettled(id, error));
           }
 
+          function dropBatch(): void {
+            batch = NO_CHUNKS;
+            joined = undefined;
+          }
+
           // Armed for the attempt awaited when it fires (each attempt re-arms it): that one is late.
           function writeTimedOut(): void {
             if (awaited === 0) return;
@@ -331,12 +338,22 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             if (id === 0 || id !== awaited) return;
             awaited = 0;
             if (outcome === WRITTEN) {
+              // Let go of the batch: kept until the next write, it would keep its socket chunks alive.
+              dropBatch();
               if (isLeft) return rejectWrite(CANCELLED);
               bytes += batchLength;
-              report(part.index);
+              try {
+                report(part.index);
+              } catch (error) {
+                // A progress callback that throws fails the upload with its error.
+                return rejectWrite(error);
+              }
               return resolveWrite();
             }
-            if (attempt > writeRetries || outcome === CANCELLED || isLeft) return rejectWrite(outcome);
+            if (attempt > writeRetries || outcome === CANCELLED || isLeft) {
+              dropBatch();
+              return rejectWrite(outcome);
+            }
             // Unref'd: a retry waiting after its upload failed must not keep the process up.
             setTimeout(() => (isLeft ? rejectWrite(CANCELLED) : attemptWrite()), backoff(retryPolicy!, attempt++)).unref?.();
           }
@@ -549,6 +566,7 @@ function sleep(ms: number): Promise<void> {
 
 // A storage call whose caller left: the rejection nobody hears.
 const CANCELLED = new Error('The storage call was given up.');
+const NO_CHUNKS: readonly Buffer[] = [];
 // A write's answer that is not an error.
 const WRITTEN = Symbol('written');
 // A write held back for `accept`: nothing to wait for.

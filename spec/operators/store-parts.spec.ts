@@ -113,6 +113,66 @@ describe('storeParts', () => {
       expect(memory.totalSize).toBe(0);
     });
 
+    it('should ignore the answer of a write given up after the timeout: stored once, counted once', async () => {
+      const memory = createMemoryStorage({ checksum: 'sha256' });
+      // The third write answers after 150 ms, long after its 50 ms timeout and the retry that replaced it.
+      const storage = withFaults(memory, { lateWrite: { nth: 3, ms: 150 } });
+      const reports: number[] = [];
+      const body = formBody(form);
+      const parts = await lastValueFrom(store(body, storage, { timeout: 50, retry: { count: 1, delay: 1 }, progress: (p) => reports.push(p.bytes) }).pipe(toArray()));
+      const counted = reports.length;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const doc = files(parts)[1]!;
+      expect(memory.read(doc.id)!.equals(form[3]!.data as Buffer)).toBe(true);
+      expect(doc.sha256).toBe(sha256(form[3]!.data as Buffer));
+      expect(reports).toHaveLength(counted);
+      expect(reports.at(-1)).toBe(Buffer.byteLength('Holiday') + PNG.length + Buffer.byteLength('two files') + 200_000);
+    });
+
+    it('should retry each of two stalled writes of one file and store it byte-exact', async () => {
+      const memory = createMemoryStorage();
+      // Paced, so the file comes as many writes: the 3rd and the 5th stall, the 4th and 6th are their retries.
+      const storage = withFaults(memory, { stallWrite: { nth: [3, 5] } });
+      const parts = await lastValueFrom(store(formBody(form), storage, { timeout: 50, retry: { count: 1, delay: 1 } }, 16 * 1024, true).pipe(toArray()));
+      expect(memory.read(files(parts)[1]!.id)!.equals(form[3]!.data as Buffer)).toBe(true);
+      expect(storage.writes).toBeGreaterThanOrEqual(6);
+    });
+
+    it('should fail with TIMEOUT when the retry of a stalled write stalls too, leaving nothing', async () => {
+      const memory = createMemoryStorage();
+      const storage = withFaults(memory, { stallWrite: { nth: [3, 4] } });
+      const failure = await failureOf(store(formBody(form), storage, { timeout: 50, retry: { count: 1, delay: 1 } }));
+      expect(failure).toMatchObject({ code: 'TIMEOUT', partIndex: 3 });
+      expect(storage.aborts).toBe(1);
+      expect(memory.list()).toEqual([]);
+    });
+
+    it('should make no write after the upload is left during a retry backoff', async () => {
+      const memory = createMemoryStorage();
+      const storage = withFaults(memory, { failWrite: { nth: 2, error: new Error('throttled') } });
+      const subscription = store(formBody(form), storage, { retry: { count: 1, delay: 200 } }).subscribe();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(storage.writes).toBe(2);
+      subscription.unsubscribe();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(storage.writes).toBe(2);
+      expect(storage.aborts).toBe(1);
+      expect(memory.list()).toEqual([]);
+      expect(memory.totalSize).toBe(0);
+    });
+
+    it('should fail with the error of a progress callback that throws, leaving nothing', async () => {
+      const memory = createMemoryStorage();
+      const error = new Error('progress broke');
+      let calls = 0;
+      const failure = await failureOf(store(formBody(form), memory, { progress: () => {
+        if (++calls === 3) throw error;
+      } }));
+      expect(failure).toBe(error);
+      expect(memory.list()).toEqual([]);
+      expect(memory.totalSize).toBe(0);
+    });
+
     it('should retry a failed write with backoff and succeed', async () => {
       const memory = createMemoryStorage();
       const storage = withFaults(memory, { failWrite: { nth: 2, error: new Error('throttled') } });

@@ -1,7 +1,7 @@
 /** Disk storage: the contract, plus what only a folder can show. */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readlinkSync, readdirSync } from 'node:fs';
+import fs, { readlinkSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -422,6 +422,72 @@ describe('createDiskStorage', () => {
     expect(await readFile(join(directory, file.id.slice(0, 1), file.id))).toEqual(expected);
     expect(storage.pathOf(file.id)).toBe(join(directory, file.id.slice(0, 1), file.id));
     expect(file).toMatchObject({ size: expected.length, sha256: createHash('sha256').update(expected).digest('hex') });
+  });
+
+  describe('writes on the descriptor', () => {
+    const info = { index: 0, fieldName: 'f', filename: 'a.bin', contentType: 'application/octet-stream', headers: {} };
+    const stored = (file: StoredFile<string>): Promise<Buffer> => readFile(join(directory, file.id.slice(0, 1), file.id));
+    afterEach(() => jest.restoreAllMocks());
+
+    it('should close only once the writes in flight have landed, a given-up one included', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(info);
+      const bytes = Buffer.alloc(64 * 1024, 7);
+      const real = fs.writev;
+      // The first write answers 100 ms late, as one given up after a timeout while its retry lands.
+      jest.spyOn(fs, 'writev').mockImplementationOnce(((fd: number, buffers: NodeJS.ArrayBufferView[], position: number, callback: (error: NodeJS.ErrnoException | null, written: number) => void) =>
+        real(fd, buffers, position, (error, written) => setTimeout(() => callback(error, written), 100))) as unknown as typeof fs.writev);
+      let settled = 0;
+      void writer.writev!([bytes], 0).finally(() => settled++).catch(() => undefined);
+      await writer.writev!([bytes], 0).finally(() => settled++);
+      const file = await writer.close();
+      expect(settled).toBe(2);
+      expect((await stored(file)).equals(bytes)).toBe(true);
+    });
+
+    it('should abort a file under a write in flight, leaving nothing', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(info);
+      const writing = writer.writev!([Buffer.alloc(4 * 1024 * 1024, 1)], 0);
+      await writer.abort(new Error('left'));
+      await writing.catch(() => undefined);
+      expect(diskFolder(directory)).toEqual(diskEntriesFor([]));
+    });
+
+    it('should reject, not throw, a write after close and a write past the end', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(info);
+      const gap = writer.write(Buffer.from('x'), 5);
+      await expect(gap).rejects.toThrow(RangeError);
+      await writer.close();
+      const late = writer.write(Buffer.from('x'), 0);
+      await expect(late).rejects.toMatchObject({ code: 'EBADF' });
+    });
+
+    it('should finish a short write where it stopped', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(info);
+      const chunks = [Buffer.from('0123456789'), Buffer.from('abcdefghij')];
+      const real = fs.writev;
+      // The first write takes 4 bytes only, as a positional write may.
+      jest.spyOn(fs, 'writev').mockImplementationOnce(((fd: number, buffers: NodeJS.ArrayBufferView[], position: number, callback: (error: NodeJS.ErrnoException | null, written: number) => void) =>
+        real(fd, [(buffers[0] as Buffer).subarray(0, 4)], position, callback)) as unknown as typeof fs.writev);
+      await writer.writev!(chunks, 0);
+      const file = await writer.close();
+      expect(fs.writev).toHaveBeenCalledTimes(2);
+      expect((await stored(file)).toString()).toBe('0123456789abcdefghij');
+      expect(file.size).toBe(20);
+    });
+
+    it('should fail a write the disk takes no byte of', async () => {
+      const storage = createDiskStorage({ directory });
+      const writer = await storage.create(info);
+      jest.spyOn(fs, 'writev').mockImplementationOnce(((_fd: number, _buffers: unknown, _position: number, callback: (error: null, written: number) => void) =>
+        setImmediate(() => callback(null, 0))) as unknown as typeof fs.writev);
+      await expect(writer.write(Buffer.from('abc'), 0)).rejects.toThrow('The disk took no byte of a write.');
+      await writer.abort(new Error('failed'));
+      expect(diskFolder(directory)).toEqual(diskEntriesFor([]));
+    });
   });
 
   it("should refuse a checksum it cannot compute, at creation", () => {

@@ -4,8 +4,10 @@ import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../../lib/in
 export interface Faults {
   /** Fail the Nth write (1-based, counted over the whole storage) with this error. */
   failWrite?: { readonly nth: number; readonly error: Error };
-  /** Never answer the Nth write (1-based): a stalled storage. The retry then writes again. */
-  stallWrite?: { readonly nth: number };
+  /** Never answer the Nth write (1-based), or each of several: a stalled storage. The retry then writes again. */
+  stallWrite?: { readonly nth: number | readonly number[] };
+  /** Pass the Nth write on only after `ms` milliseconds: an answer that comes after the timeout. */
+  lateWrite?: { readonly nth: number; readonly ms: number };
   /** Fail every close with this error. */
   failClose?: Error;
   /** Milliseconds each write waits before it is passed on: a slow storage. */
@@ -38,7 +40,9 @@ export function withFaults(inner: FileStorage<string>, faults: Faults = {}): Fau
           const nth = ++writes;
           if (faults.writeDelay !== undefined) await new Promise((resolve) => setTimeout(resolve, faults.writeDelay));
           if (faults.failWrite?.nth === nth) throw faults.failWrite.error;
-          if (faults.stallWrite?.nth === nth) return new Promise<void>(() => undefined);
+          const stalled = faults.stallWrite?.nth;
+          if (stalled === nth || (Array.isArray(stalled) && stalled.includes(nth))) return new Promise<void>(() => undefined);
+          if (faults.lateWrite?.nth === nth) await new Promise((resolve) => setTimeout(resolve, faults.lateWrite!.ms));
           return writer.write(chunk, offset);
         },
         async close(): Promise<StoredFile<string>> {

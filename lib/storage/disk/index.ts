@@ -141,8 +141,9 @@ async function createPartial(path: string, mode: number): Promise<FileHandle> {
 class DiskWriter implements FileWriter<string> {
   private isOpen = true;
   private hasEnded = false;
-  // The last write issued; settled before the descriptor is closed.
-  private landing: Promise<void> = DONE;
+  // Writes in flight on the descriptor, and who waits for there to be none.
+  private writing = 0;
+  private whenIdle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 
   constructor(
     private readonly id: string,
@@ -159,23 +160,45 @@ class DiskWriter implements FileWriter<string> {
 
   writev(chunks: readonly Buffer[], offset: number): Promise<void> {
     if (!this.isOpen) return Promise.reject(Object.assign(new Error('The file was closed.'), { code: 'EBADF' }));
-    const fresh = this.digest.peekAll(chunks, offset);
+    let fresh: readonly Buffer[];
+    try {
+      // The usual case, the next bytes, without the copy of the array peekAll makes.
+      fresh = offset === this.digest.size ? chunks : this.digest.peekAll(chunks, offset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (fresh.length === 0) return DONE;
-    const landing = new Promise<void>((resolve, reject) => writeFully(this.handle.fd, fresh, this.digest.size, (error) => (error === undefined ? resolve() : reject(error))));
-    // close and abort wait for it: the descriptor is not closed under a write (another file could
-    // get its number and the write land there).
-    this.landing = landing;
+    this.writing++;
+    const landing = new Promise<void>((resolve, reject) =>
+      writeFully(this.handle.fd, fresh, this.digest.size, (error) => {
+        if (--this.writing === 0 && this.whenIdle !== undefined) {
+          this.whenIdle.resolve();
+          this.whenIdle = undefined;
+        }
+        if (error === undefined) resolve();
+        else reject(error);
+      }),
+    );
     // Hashed while the write runs on the thread pool; taken only once it has landed: a write that
     // failed is retried from the same offset and must not be skipped.
     const staged = this.digest.stage(fresh);
     return landing.then(() => this.digest.commitStaged(staged));
   }
 
+  /**
+   * Resolves once no write is in flight, a given-up one included: the descriptor is closed only
+   * then, since a write still running could land in another file that got its number.
+   */
+  private idle(): Promise<void> {
+    if (this.writing === 0) return DONE;
+    return (this.whenIdle ??= deferred()).promise;
+  }
+
   async close(): Promise<StoredFile<string>> {
     this.isOpen = false;
     let isListed = false;
     try {
-      await this.landing;
+      await this.idle();
       await this.handle.close();
       const file = storedFileOf(this.id, this.info, this.digest.size, this.digest.digest(), this.path);
       await rename(this.path + PARTIAL, this.path);
@@ -197,7 +220,7 @@ class DiskWriter implements FileWriter<string> {
     try {
       if (this.isOpen) {
         this.isOpen = false;
-        await this.landing.catch(() => undefined);
+        await this.idle();
         await this.handle.close().catch(() => undefined);
       }
       await rm(this.path + PARTIAL, { force: true });
@@ -229,3 +252,9 @@ function writeFully(fd: number, chunks: readonly Buffer[], at: number, done: (er
 }
 
 const DONE = Promise.resolve();
+
+function deferred(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
