@@ -176,7 +176,8 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
        *
        * Promises and one timer, not an Observable pipeline: under load thousands of calls wait for
        * the thread pool at once, and each one's RxJS subscribers and `timeout` action were most of
-       * the live heap (docs/load.md).
+       * the live heap (docs/load.md). Writes, one per socket chunk under load, have a lighter runner
+       * of their own (in storeFile).
        */
       async function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, hasLeft: () => boolean, dispose?: (late: T) => void): Promise<T> {
         const retries = canRetry && retryPolicy !== undefined ? retryPolicy.count : 0;
