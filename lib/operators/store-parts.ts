@@ -4,10 +4,10 @@
  */
 import { concatWith, defer, ignoreElements, map, Observable, toArray, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
+import { isPromiseLike } from '../promise-like.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { Part } from './part.js';
-import { isPromiseLike } from '../promise-like.js';
 import { runningUploads } from './running-uploads.js';
 
 /** A file part, stored. */

@@ -48,7 +48,7 @@ export class ContentDigest<C extends Checksum = 'sha256'> {
   }
 
   /** `peek` for chunks written one after the other from `offset`: the new bytes, as views. */
-  peekAll(chunks: readonly Buffer[], offset: number): readonly Buffer[] {
+  peekAll(chunks: readonly Buffer[], offset: number): Buffer[] {
     return skipBytes(chunks, this.alreadyTaken(offset));
   }
 
@@ -102,9 +102,8 @@ export function checksumOf(value: unknown): Checksum {
   throw new TypeError(`checksum must be 'sha256' or false, not ${JSON.stringify(value) ?? String(value)}.`);
 }
 
-/** `chunks` without their first `count` bytes (none left when they hold fewer), as views; `chunks` itself for 0. */
-export function skipBytes(chunks: readonly Buffer[], count: number): readonly Buffer[] {
-  if (count === 0) return chunks;
+/** `chunks` without their first `count` bytes (none left when they hold fewer), as views. */
+export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   let skip = count;
   let first = 0;
   while (first < chunks.length && skip >= chunks[first]!.length) skip -= chunks[first++]!.length;
