@@ -69,6 +69,9 @@ const MIN_SHARED_WINDOW = 64 * 1024;
 function sharedWindow(): number {
   return Math.max(MIN_SHARED_WINDOW, Math.min(DEFAULT_HIGH_WATER_MARK, Math.floor(SHARED_WINDOW_BUDGET / Math.max(1, runningUploads.parses))));
 }
+// What a parse's state holds between its steps (each step starts a new list); frozen, so that a
+// push outside a step would fail loudly instead of sharing its events.
+const NO_EVENTS = Object.freeze([]) as unknown as ParserEvent[];
 const DEFAULT_STALL_TIMEOUT = 30_000;
 // The longest delay a Node timer holds; `stallTimeout: Infinity` means no stall check at all.
 const MAX_TIMER = 2 ** 31 - 1;
@@ -261,8 +264,8 @@ export function parseMultipart(contentTypeOrBoundary: string, options: ParseOpti
           if (!isStopped) fail(nameOpenPart(toInternalError(error, 'handing out parts'), state));
         }
         // The data events are views of the chunk: kept in the state, they would keep it alive
-        // while the source is paused, long after its bytes were written.
-        state.events = [];
+        // while the source is paused, long after its bytes were written. The next step replaces it.
+        state.events = NO_EVENTS;
       };
 
       isRunning = true;

@@ -5,6 +5,7 @@
 import { concatWith, defer, ignoreElements, map, Observable, toArray, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { isPromiseLike } from '../promise-like.js';
+import { byteLength } from '../storage/content-digest.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { Part } from './part.js';
@@ -140,7 +141,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 export function storeParts<Id = string>(storage: FileStorage<Id>, options: StoreOptions = {}): OperatorFunction<Part, StoredPart<Id>> {
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT;
   const retryPolicy = typeof options.retry === 'number' ? { count: options.retry } : options.retry;
-  const writeRetries = retryPolicy?.count ?? 0;
+  const retryCount = retryPolicy?.count ?? 0;
   const sniffSize = options.accept === undefined ? 0 : Math.max(1, options.sniffSize ?? SNIFF_SIZE);
   const fixedConcurrency = options.concurrency === undefined ? undefined : Math.max(1, options.concurrency);
   const maxConcurrency = Math.max(1, storage.concurrency ?? DEFAULT_CONCURRENCY);
@@ -180,7 +181,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
        * of their own (in storeFile).
        */
       async function call<T>(part: Part, what: string, run: () => Promise<T>, canRetry: boolean, hasLeft: () => boolean, dispose?: (late: T) => void): Promise<T> {
-        const retries = canRetry && retryPolicy !== undefined ? retryPolicy.count : 0;
+        const retries = canRetry ? retryCount : 0;
         for (let attempt = 1; ; attempt++) {
           try {
             return await callOnce(part, what, run, hasLeft, dispose);
@@ -198,7 +199,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           let isLate = false;
           const timer = timeoutMs > MAX_TIMER ? undefined : setTimeout(() => {
             isLate = true;
-            reject(new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish ${what} of part ${part.index} within ${timeoutMs} ms.` }));
+            reject(timeoutError(part, what));
           }, timeoutMs);
           const answer = Promise.resolve().then(run);
           // Creates and closes are waited for by a cleanup (their late result is undone there);
@@ -217,6 +218,10 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             },
           );
         });
+      }
+
+      function timeoutError(part: Part, what: string): MultipartError {
+        return new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish ${what} of part ${part.index} within ${timeoutMs} ms.` });
       }
 
       /** A file closed for this body: kept for the answer, or removed at once when the body already failed. */
@@ -332,7 +337,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
           function writeTimedOut(): void {
             if (awaited === 0) return;
             hasAbandoned = true;
-            writeSettled(awaited, new MultipartError('TIMEOUT', { ...where(part), message: `The storage did not finish a write of part ${part.index} within ${timeoutMs} ms.` }));
+            writeSettled(awaited, timeoutError(part, 'a write'));
           }
 
           function writeSettled(id: number, outcome: unknown): void {
@@ -351,7 +356,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
               }
               return resolveWrite();
             }
-            if (attempt > writeRetries || outcome === CANCELLED || isLeft) {
+            if (attempt > retryCount || outcome === CANCELLED || isLeft) {
               dropBatch();
               return rejectWrite(outcome);
             }
@@ -583,12 +588,6 @@ function firstBytes(sniffed: ReadonlyArray<readonly [readonly Buffer[], number, 
   const chunks = sniffed.flatMap(([batch]) => batch);
   const whole = join(chunks, byteLength(chunks));
   return whole.length > size ? whole.subarray(0, size) : whole;
-}
-
-function byteLength(chunks: readonly Buffer[]): number {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  return length;
 }
 
 function join(chunks: readonly Buffer[], length: number): Buffer {

@@ -102,6 +102,13 @@ export function checksumOf(value: unknown): Checksum {
   throw new TypeError(`checksum must be 'sha256' or false, not ${JSON.stringify(value) ?? String(value)}.`);
 }
 
+/** The bytes `chunks` hold in all. */
+export function byteLength(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
 /** `chunks` without their first `count` bytes (none left when they hold fewer), as views. */
 export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   let skip = count;

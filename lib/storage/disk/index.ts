@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readRange } from '../byte-range.js';
-import { checksumOf, ContentDigest, skipBytes } from '../content-digest.js';
+import { byteLength, checksumOf, ContentDigest, skipBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
@@ -170,7 +170,7 @@ class DiskWriter implements FileWriter<string> {
     if (fresh.length === 0) return DONE;
     this.writing++;
     const landing = new Promise<void>((resolve, reject) =>
-      writeFully(this.handle.fd, fresh, this.digest.size, (error) => {
+      writeFully(this.handle.fd, fresh, byteLength(fresh), this.digest.size, (error) => {
         if (--this.writing === 0 && this.whenIdle !== undefined) {
           this.whenIdle.resolve();
           this.whenIdle = undefined;
@@ -240,14 +240,12 @@ class DiskWriter implements FileWriter<string> {
 // One gathered write (no copy into one buffer); a positional write may be short, so finish it.
 // fs.writev with a callback on the FileHandle's descriptor: the promise API costs two async frames
 // and a promise request per write, which under load is a write per socket chunk (docs/load.md).
-function writeFully(fd: number, chunks: readonly Buffer[], at: number, done: (error?: Error) => void): void {
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
+function writeFully(fd: number, chunks: readonly Buffer[], length: number, at: number, done: (error?: Error) => void): void {
   fsWritev(fd, chunks, at, (error, bytesWritten) => {
     if (error !== null) return done(error);
-    if (bytesWritten === total) return done();
+    if (bytesWritten === length) return done();
     if (bytesWritten === 0) return done(new Error('The disk took no byte of a write.'));
-    writeFully(fd, skipBytes(chunks, bytesWritten), at + bytesWritten, done);
+    writeFully(fd, skipBytes(chunks, bytesWritten), length - bytesWritten, at + bytesWritten, done);
   });
 }
 
