@@ -6,6 +6,7 @@ import { catchError, concatMap, defer, EMPTY, mergeMap, Observable, of, throwErr
 import { MultipartError } from '../errors.js';
 import type { Part } from '../operators/part.js';
 import { decodeCharset } from '../parser/text-decoding.js';
+import { joinChunks } from '../storage/content-digest.js';
 import { appendField, checkFieldName, type FormBody } from './form-body.js';
 import { mediaTypeOf } from './from-multer-storage.js';
 import { MulterError } from './multer-error.js';
@@ -63,7 +64,7 @@ function admitField(admission: Admission, part: Part): Observable<Part> {
   return part.body$.pipe(
     toArray(),
     mergeMap((chunks) => {
-      const error = addField(admission, part.name, decodeValue(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), part.contentType, admission.defCharset));
+      const error = addField(admission, part.name, decodeValue(joinChunks(chunks), part.contentType, admission.defCharset));
       return error === undefined ? EMPTY : throwError(() => error);
     }),
   );

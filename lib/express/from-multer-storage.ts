@@ -2,11 +2,10 @@
  * fromMulterStorage: a multer storage engine (multer-s3, multer-gridfs-storage, your own) as a
  * FileStorage, for `storeParts` and the Nest interceptor.
  */
-import { createReadStream } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
-import { readRange } from '../storage/byte-range.js';
+import type { Readable } from 'node:stream';
+import { readBufferRange, readFileRange } from '../storage/byte-range.js';
 import type { ByteRange, FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import { fileNotFound } from '../storage/stored-file.js';
 import { isDiskStorage } from './disk-storage.js';
@@ -138,16 +137,16 @@ function makeStorage(engine: StorageEngine, settings: EngineStorageSettings, iss
     },
     async open(id: MulterFile, range?: ByteRange): Promise<Readable> {
       if (!known(id)) throw fileNotFound(id.fieldname ?? id);
-      // The same range rules as every storage's (readRange): a range that is not one is a
+      // The same range rules as every storage's (byte-range.ts): a range that is not one is a
       // RangeError, one past the end reads nothing.
       const { buffer, path } = id;
       if (isMemoryStorage(engine) && Buffer.isBuffer(buffer)) {
-        return readRange(range, buffer.length, (within) => Readable.from([within === undefined ? buffer : buffer.subarray(within.start, within.end + 1)]));
+        return readBufferRange(range, buffer);
       }
       if (isDiskStorage(engine) && typeof path === 'string') {
         const found = await statFile(path).catch(() => undefined);
         if (found === undefined) throw fileNotFound(path);
-        return readRange(range, found.size, (within) => createReadStream(path, within === undefined ? {} : { start: within.start, end: within.end }));
+        return readFileRange(range, path, found.size);
       }
       throw cannotReadBack(engine);
     },

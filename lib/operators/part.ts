@@ -5,6 +5,7 @@ import { from, Observable, type ObservableInput, type Subscriber, type Subscript
 import { MultipartError } from '../errors.js';
 import { isPromiseLike } from '../promise-like.js';
 import type { PartHead } from '../parser/part-head.js';
+import { joinChunks } from '../storage/content-digest.js';
 
 /** One part of a multipart body. Its bytes arrive through `body$`. */
 export interface Part {
@@ -143,7 +144,7 @@ export class PartStream implements Part {
           if (isEnded) subscriber.complete();
           return;
         }
-        const batch = !joins ? waiting : waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes);
+        const batch = !joins ? waiting : joinChunks(waiting, waitingBytes);
         const at = offset;
         writingBytes = waitingBytes;
         waiting = [];

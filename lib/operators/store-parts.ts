@@ -5,7 +5,7 @@
 import { concatWith, defer, ignoreElements, map, Observable, toArray, type OperatorFunction, type Subscription } from 'rxjs';
 import { MultipartError } from '../errors.js';
 import { isPromiseLike } from '../promise-like.js';
-import { byteLength } from '../storage/content-digest.js';
+import { byteLength, joinChunks } from '../storage/content-digest.js';
 import { detectType, SNIFF_SIZE } from '../storage/detect-type.js';
 import type { FileInfo, FileStorage, FileWriter, StoredFile } from '../storage/file-storage.js';
 import type { Part } from './part.js';
@@ -319,7 +319,7 @@ export function storeParts<Id = string>(storage: FileStorage<Id>, options: Store
             }
             let answer: unknown;
             try {
-              answer = writer!.writev !== undefined ? writer!.writev(batch, batchOffset) : writer!.write((joined ??= join(batch, batchLength)), batchOffset);
+              answer = writer!.writev !== undefined ? writer!.writev(batch, batchOffset) : writer!.write((joined ??= joinChunks(batch, batchLength)), batchOffset);
             } catch (error) {
               return writeSettled(id, error);
             }
@@ -586,12 +586,8 @@ function where(part: Part): { partIndex: number; fieldName: string; filename?: s
 
 function firstBytes(sniffed: ReadonlyArray<readonly [readonly Buffer[], number, number]>, size: number): Buffer {
   const chunks = sniffed.flatMap(([batch]) => batch);
-  const whole = join(chunks, byteLength(chunks));
+  const whole = joinChunks(chunks);
   return whole.length > size ? whole.subarray(0, size) : whole;
-}
-
-function join(chunks: readonly Buffer[], length: number): Buffer {
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;

@@ -4,6 +4,7 @@
  * that starts at the end, ignores a malformed one and sends the whole object; the GridFS driver
  * fails a start past the length; `fs.createReadStream` clips).
  */
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ByteRange } from './file-storage.js';
 
@@ -41,12 +42,28 @@ export function clipRange(range: ByteRange, size: number): ByteRange | undefined
  * @returns what `read` returns, or an empty stream.
  * @throws RangeError (ERR_OUT_OF_RANGE) from {@link clipRange}, before `read` is called.
  * @example
- * return readRange(range, file.size, (within) => createReadStream(path, within && { start: within.start, end: within.end }));
+ * return readRange(range, file.size, (within) => bucket.openDownloadStream(oid, within && { start: within.start, end: within.end + 1 }));
  */
 export function readRange<R extends Readable | Promise<Readable>>(range: ByteRange | undefined, size: number, read: (within?: ByteRange) => R): R | Readable {
   if (range === undefined) return read();
   const within = clipRange(range, size);
   return within === undefined ? emptyStream() : read(within);
+}
+
+/**
+ * Reads `range` of bytes held in memory (the whole of them when no range is given).
+ * @example readBufferRange({ start: 6, end: 10 }, bytes) // a stream of bytes 6 to 10
+ */
+export function readBufferRange(range: ByteRange | undefined, bytes: Buffer): Readable {
+  return readRange(range, bytes.length, (within) => Readable.from([within === undefined ? bytes : bytes.subarray(within.start, within.end + 1)]));
+}
+
+/**
+ * Reads `range` of the file at `path`, `size` bytes long (the whole file when no range is given).
+ * @example readFileRange({ start: 6, end: 10 }, path, (await stat(path)).size)
+ */
+export function readFileRange(range: ByteRange | undefined, path: string, size: number): Readable {
+  return readRange(range, size, (within) => createReadStream(path, within === undefined ? {} : { start: within.start, end: within.end }));
 }
 
 /** A byte stream that ends at once: what a range with no byte in the file reads. */

@@ -109,6 +109,11 @@ export function byteLength(chunks: readonly Buffer[]): number {
   return length;
 }
 
+/** The bytes of `chunks` as one Buffer: the chunk itself when there is one, else a copy. */
+export function joinChunks(chunks: readonly Buffer[], length = byteLength(chunks)): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+}
+
 /** `chunks` without their first `count` bytes (none left when they hold fewer), as views. */
 export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   let skip = count;

@@ -3,11 +3,11 @@
  * on close; a line appended to the folder's index then makes it visible, with its metadata. Ids
  * are generated; a client's filename is never a path.
  */
-import { createReadStream, writev as fsWritev } from 'node:fs';
+import { writev as fsWritev } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { readRange } from '../byte-range.js';
+import { readFileRange } from '../byte-range.js';
 import { byteLength, checksumOf, ContentDigest, skipBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -107,7 +107,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const file = await stat(id);
       if (file === undefined) throw fileNotFound(id);
-      return readRange(range, file.size, (within) => createReadStream(file.location, within === undefined ? {} : { start: within.start, end: within.end }));
+      return readFileRange(range, file.location, file.size);
     },
     async remove(id: string): Promise<void> {
       const path = pathOf(id);

@@ -1,9 +1,9 @@
 /**
  * Memory storage: files kept in the process, for tests and small forms, under a total size cap.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { MultipartError } from '../../errors.js';
-import { readRange } from '../byte-range.js';
+import { readBufferRange } from '../byte-range.js';
 import { checksumOf, ContentDigest } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
@@ -97,7 +97,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     async open(id: string, range?: ByteRange): Promise<Readable> {
       const entry = files.get(id);
       if (entry === undefined) throw fileNotFound(id);
-      return readRange(range, entry.bytes.length, (within) => Readable.from([within === undefined ? entry.bytes : entry.bytes.subarray(within.start, within.end + 1)]));
+      return readBufferRange(range, entry.bytes);
     },
     async remove(id: string): Promise<void> {
       const entry = files.get(id);
