@@ -479,6 +479,36 @@ describe('createDiskStorage', () => {
       expect(file.size).toBe(20);
     });
 
+    it('should hand the writes asked for in one turn of the event loop to the thread pool together, after it', async () => {
+      const storage = createDiskStorage({ directory });
+      const writers = await Promise.all([storage.create(info), storage.create({ ...info, index: 1 })]);
+      const spy = jest.spyOn(fs, 'writev');
+      const writes = writers.map((writer, i) => writer.write(Buffer.from(`file ${i}`), 0));
+      // Asked for, not yet handed over: both go at the end of this turn, in the order asked.
+      expect(spy).not.toHaveBeenCalled();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(spy.mock.calls.map(([, buffers]) => Buffer.concat(buffers as Buffer[]).toString())).toEqual(['file 0', 'file 1']);
+      await Promise.all(writes);
+      const files = await Promise.all(writers.map((writer) => writer.close()));
+      expect(await Promise.all(files.map((file) => stored(file).then(String)))).toEqual(['file 0', 'file 1']);
+    });
+
+    it('should fail alone a write Node refuses at once, and still hand over the others of its turn', async () => {
+      const storage = createDiskStorage({ directory });
+      const writers = await Promise.all([storage.create(info), storage.create({ ...info, index: 1 })]);
+      jest.spyOn(fs, 'writev').mockImplementationOnce((() => {
+        throw Object.assign(new Error('bad file descriptor'), { code: 'EBADF' });
+      }) as unknown as typeof fs.writev);
+      const [refused, landed] = writers.map((writer, i) => writer.write(Buffer.from(`file ${i}`), 0));
+      await expect(refused).rejects.toMatchObject({ code: 'EBADF' });
+      await landed;
+      await writers[0]!.abort(new Error('failed'));
+      const file = await writers[1]!.close();
+      expect((await stored(file)).toString()).toBe('file 1');
+      expect(diskFolder(directory)).toEqual(diskEntriesFor([file.id]));
+    });
+
     it('should fail a write the disk takes no byte of', async () => {
       const storage = createDiskStorage({ directory });
       const writer = await storage.create(info);

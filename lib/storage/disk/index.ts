@@ -169,8 +169,10 @@ class DiskWriter implements FileWriter<string> {
     }
     if (fresh.length === 0) return DONE;
     this.writing++;
+    const fd = this.handle.fd;
+    const at = this.digest.size;
     const landing = new Promise<void>((resolve, reject) =>
-      writeFully(this.handle.fd, fresh, byteLength(fresh), this.digest.size, (error) => {
+      submitWrite(fd, fresh, at, (error) => {
         if (--this.writing === 0 && this.whenIdle !== undefined) {
           this.whenIdle.resolve();
           this.whenIdle = undefined;
@@ -234,6 +236,41 @@ class DiskWriter implements FileWriter<string> {
     if (this.hasEnded) return;
     this.hasEnded = true;
     this.index.release();
+  }
+}
+
+// The writes asked for during one phase of the event loop go to the thread pool together, at its
+// end (setImmediate runs right after the phase that reads the sockets). Handed over one by one
+// between the reads, each could wake a pool thread that had gone to sleep, and on a busy machine
+// the woken thread takes the core from the event loop (docs/load.md).
+interface PendingWrite {
+  readonly fd: number;
+  readonly chunks: readonly Buffer[];
+  readonly at: number;
+  readonly done: (error?: Error) => void;
+}
+
+let pendingWrites: PendingWrite[] = [];
+let isFlushScheduled = false;
+
+function submitWrite(fd: number, chunks: readonly Buffer[], at: number, done: (error?: Error) => void): void {
+  pendingWrites.push({ fd, chunks, at, done });
+  if (isFlushScheduled) return;
+  isFlushScheduled = true;
+  setImmediate(flushWrites);
+}
+
+function flushWrites(): void {
+  isFlushScheduled = false;
+  const batch = pendingWrites;
+  pendingWrites = [];
+  for (const { fd, chunks, at, done } of batch) {
+    // A write Node refuses at once (a bad descriptor) fails that write alone, not the batch.
+    try {
+      writeFully(fd, chunks, byteLength(chunks), at, done);
+    } catch (error) {
+      done(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }
 
