@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readFileRange } from '../byte-range.js';
-import { byteLength, checksumOf, ContentDigest, skipBytes } from '../content-digest.js';
+import { byteLength, checksumOf, ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
@@ -171,20 +171,26 @@ class DiskWriter implements FileWriter<string> {
     this.writing++;
     const fd = this.handle.fd;
     const at = this.digest.size;
+    // Hashed once the write is handed over, while it runs on the thread pool; taken only once it
+    // has landed: a write that failed is retried from the same offset and must not be skipped.
+    let staged: StagedBytes | undefined;
     const landing = new Promise<void>((resolve, reject) =>
-      submitWrite(fd, fresh, at, (error) => {
-        if (--this.writing === 0 && this.whenIdle !== undefined) {
-          this.whenIdle.resolve();
-          this.whenIdle = undefined;
-        }
-        if (error === undefined) resolve();
-        else reject(error);
+      submitWrite({
+        fd,
+        chunks: fresh,
+        at,
+        submitted: () => (staged = this.digest.stage(fresh)),
+        done: (error) => {
+          if (--this.writing === 0 && this.whenIdle !== undefined) {
+            this.whenIdle.resolve();
+            this.whenIdle = undefined;
+          }
+          if (error === undefined) resolve();
+          else reject(error);
+        },
       }),
     );
-    // Hashed while the write runs on the thread pool; taken only once it has landed: a write that
-    // failed is retried from the same offset and must not be skipped.
-    const staged = this.digest.stage(fresh);
-    return landing.then(() => this.digest.commitStaged(staged));
+    return landing.then(() => this.digest.commitStaged(staged!));
   }
 
   /**
@@ -247,14 +253,16 @@ interface PendingWrite {
   readonly fd: number;
   readonly chunks: readonly Buffer[];
   readonly at: number;
+  /** Called once the write is handed over: work to overlap with it (the hashing). */
+  readonly submitted: () => void;
   readonly done: (error?: Error) => void;
 }
 
 let pendingWrites: PendingWrite[] = [];
 let isFlushScheduled = false;
 
-function submitWrite(fd: number, chunks: readonly Buffer[], at: number, done: (error?: Error) => void): void {
-  pendingWrites.push({ fd, chunks, at, done });
+function submitWrite(write: PendingWrite): void {
+  pendingWrites.push(write);
   if (isFlushScheduled) return;
   isFlushScheduled = true;
   setImmediate(flushWrites);
@@ -264,13 +272,15 @@ function flushWrites(): void {
   isFlushScheduled = false;
   const batch = pendingWrites;
   pendingWrites = [];
-  for (const { fd, chunks, at, done } of batch) {
+  for (const { fd, chunks, at, submitted, done } of batch) {
     // A write Node refuses at once (a bad descriptor) fails that write alone, not the batch.
     try {
       writeFully(fd, chunks, byteLength(chunks), at, done);
     } catch (error) {
       done(error instanceof Error ? error : new Error(String(error)));
+      continue;
     }
+    submitted();
   }
 }
 
