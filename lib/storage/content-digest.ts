@@ -64,13 +64,18 @@ export class ContentDigest<C extends Checksum = 'sha256'> {
    * write just drops the copy). Measured on disk: hashing after each write kept the next one waiting.
    */
   stage(fresh: Buffer | readonly Buffer[]): StagedBytes {
-    const hash = this.hash?.copy();
-    let size = this.size;
-    for (const chunk of Buffer.isBuffer(fresh) ? [fresh] : fresh) {
-      hash?.update(chunk);
-      size += chunk.length;
-    }
-    return { hash, size, base: this.size };
+    const staged = this.reserve(fresh);
+    hashInto(staged, fresh);
+    return staged;
+  }
+
+  /**
+   * `stage` in two steps, for a writer that hashes a write only once it is handed over: the state
+   * is copied now, at the write's call (so that the write is taken against the bytes taken at that
+   * moment, as `stage` does), and `hashInto` feeds the bytes in later.
+   */
+  reserve(fresh: Buffer | readonly Buffer[]): StagedBytes {
+    return { hash: this.hash?.copy(), size: this.size + (Buffer.isBuffer(fresh) ? fresh.length : byteLength(fresh)), base: this.size };
   }
 
   /** Takes bytes staged by `stage`, unless bytes were taken since (then a RangeError). */
@@ -122,6 +127,12 @@ export function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   const rest = chunks.slice(first);
   if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
   return rest;
+}
+
+/** Hashes the bytes of a write into the state `ContentDigest.reserve` copied for it. */
+export function hashInto(staged: StagedBytes, fresh: Buffer | readonly Buffer[]): void {
+  if (staged.hash === undefined) return;
+  for (const chunk of Buffer.isBuffer(fresh) ? [fresh] : fresh) staged.hash.update(chunk);
 }
 
 /** Bytes hashed by `ContentDigest.stage`, not yet taken. */

@@ -481,17 +481,45 @@ describe('createDiskStorage', () => {
 
     it('should hand the writes asked for in one turn of the event loop to the thread pool together, after it', async () => {
       const storage = createDiskStorage({ directory });
-      const writers = await Promise.all([storage.create(info), storage.create({ ...info, index: 1 })]);
+      const writers = await Promise.all([0, 1, 2].map((index) => storage.create({ ...info, index })));
       const spy = jest.spyOn(fs, 'writev');
-      const writes = writers.map((writer, i) => writer.write(Buffer.from(`file ${i}`), 0));
-      // Asked for, not yet handed over: both go at the end of this turn, in the order asked.
+      const deferrals = jest.spyOn(global, 'setImmediate');
+      const writes = writers.slice(0, 2).map((writer, i) => writer.write(Buffer.from(`file ${i}`), 0));
+      // A third asked for from a promise callback, still in the same turn.
+      await Promise.resolve();
+      writes.push(writers[2]!.write(Buffer.from('file 2'), 0));
+      await Promise.resolve();
       expect(spy).not.toHaveBeenCalled();
+      // All three go at the end of the turn, together (one deferral), in the order asked.
       await new Promise((resolve) => setImmediate(resolve));
-      expect(spy).toHaveBeenCalledTimes(2);
-      expect(spy.mock.calls.map(([, buffers]) => Buffer.concat(buffers as Buffer[]).toString())).toEqual(['file 0', 'file 1']);
+      expect(spy).toHaveBeenCalledTimes(3);
+      expect(deferrals).toHaveBeenCalledTimes(2); // the storage's one, and this test's own
+      expect(spy.mock.calls.map(([, buffers]) => Buffer.concat(buffers as Buffer[]).toString())).toEqual(['file 0', 'file 1', 'file 2']);
       await Promise.all(writes);
       const files = await Promise.all(writers.map((writer) => writer.close()));
-      expect(await Promise.all(files.map((file) => stored(file).then(String)))).toEqual(['file 0', 'file 1']);
+      expect(await Promise.all(files.map((file) => stored(file).then(String)))).toEqual(['file 0', 'file 1', 'file 2']);
+    });
+
+    it('should count and hash a retried write once when the attempt it replaces lands before it is handed over', async () => {
+      const storage = createDiskStorage({ directory, checksum: 'sha256' });
+      const writer = await storage.create(info);
+      const real = fs.writev;
+      let landFirst!: () => void;
+      // The first attempt's answer is held, as one given up after a timeout.
+      jest.spyOn(fs, 'writev').mockImplementationOnce(((fd: number, buffers: NodeJS.ArrayBufferView[], position: number, callback: (error: NodeJS.ErrnoException | null, written: number) => void) =>
+        real(fd, buffers, position, (error, written) => (landFirst = () => callback(error, written)))) as unknown as typeof fs.writev);
+      const first = writer.write(Buffer.from('AAAA'), 0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The retry is asked for; the first attempt lands before the retry is handed over.
+      const retry = writer.write(Buffer.from('AAAA'), 0);
+      landFirst();
+      await first;
+      await retry.catch(() => undefined);
+      await writer.write(Buffer.from('BBBB'), 4);
+      const file = await writer.close();
+      expect((await stored(file)).toString()).toBe('AAAABBBB');
+      expect(file.size).toBe(8);
+      expect(file.sha256).toBe(createHash('sha256').update('AAAABBBB').digest('hex'));
     });
 
     it('should fail alone a write Node refuses at once, and still hand over the others of its turn', async () => {

@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readFileRange } from '../byte-range.js';
-import { byteLength, checksumOf, ContentDigest, skipBytes, type StagedBytes } from '../content-digest.js';
+import { byteLength, checksumOf, ContentDigest, hashInto, skipBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
@@ -171,15 +171,25 @@ class DiskWriter implements FileWriter<string> {
     this.writing++;
     const fd = this.handle.fd;
     const at = this.digest.size;
-    // Hashed once the write is handed over, while it runs on the thread pool; taken only once it
-    // has landed: a write that failed is retried from the same offset and must not be skipped.
-    let staged: StagedBytes | undefined;
+    // Reserved against the bytes taken now (a retry racing the attempt it replaces must not be
+    // counted on top of it), hashed once the write is handed over, while it runs on the thread
+    // pool, and taken only once it has landed: a write that failed is retried from the same offset
+    // and must not be skipped.
+    const staged = this.digest.reserve(fresh);
+    let hashError: unknown;
     const landing = new Promise<void>((resolve, reject) =>
       submitWrite({
         fd,
         chunks: fresh,
         at,
-        submitted: () => (staged = this.digest.stage(fresh)),
+        submitted: () => {
+          try {
+            hashInto(staged, fresh);
+          } catch (error) {
+            // Not thrown into the batch: this write alone fails once it lands.
+            hashError = error;
+          }
+        },
         done: (error) => {
           if (--this.writing === 0 && this.whenIdle !== undefined) {
             this.whenIdle.resolve();
@@ -190,7 +200,10 @@ class DiskWriter implements FileWriter<string> {
         },
       }),
     );
-    return landing.then(() => this.digest.commitStaged(staged!));
+    return landing.then(() => {
+      if (hashError !== undefined) throw hashError;
+      this.digest.commitStaged(staged);
+    });
   }
 
   /**
