@@ -135,7 +135,7 @@ export function hashInto(staged: StagedBytes, fresh: Buffer | readonly Buffer[])
   for (const chunk of Buffer.isBuffer(fresh) ? [fresh] : fresh) staged.hash.update(chunk);
 }
 
-/** Bytes hashed by `ContentDigest.stage`, not yet taken. */
+/** Bytes staged by `ContentDigest.stage` (or `reserve` and `hashInto`), not yet taken. */
 export interface StagedBytes {
   readonly hash: Hash | undefined;
   readonly size: number;

@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readFileRange } from '../byte-range.js';
-import { byteLength, checksumOf, ContentDigest, hashInto, skipBytes } from '../content-digest.js';
+import { checksumOf, ContentDigest, hashInto, skipBytes } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
@@ -169,8 +169,6 @@ class DiskWriter implements FileWriter<string> {
     }
     if (fresh.length === 0) return DONE;
     this.writing++;
-    const fd = this.handle.fd;
-    const at = this.digest.size;
     // Reserved against the bytes taken now (a retry racing the attempt it replaces must not be
     // counted on top of it), hashed once the write is handed over, while it runs on the thread
     // pool, and taken only once it has landed: a write that failed is retried from the same offset
@@ -179,9 +177,10 @@ class DiskWriter implements FileWriter<string> {
     let hashError: unknown;
     const landing = new Promise<void>((resolve, reject) =>
       submitWrite({
-        fd,
+        fd: this.handle.fd,
         chunks: fresh,
-        at,
+        at: staged.base,
+        length: staged.size - staged.base,
         submitted: () => {
           try {
             hashInto(staged, fresh);
@@ -266,6 +265,7 @@ interface PendingWrite {
   readonly fd: number;
   readonly chunks: readonly Buffer[];
   readonly at: number;
+  readonly length: number;
   /** Called once the write is handed over: work to overlap with it (the hashing). */
   readonly submitted: () => void;
   readonly done: (error?: Error) => void;
@@ -285,10 +285,10 @@ function flushWrites(): void {
   isFlushScheduled = false;
   const batch = pendingWrites;
   pendingWrites = [];
-  for (const { fd, chunks, at, submitted, done } of batch) {
+  for (const { fd, chunks, at, length, submitted, done } of batch) {
     // A write Node refuses at once (a bad descriptor) fails that write alone, not the batch.
     try {
-      writeFully(fd, chunks, byteLength(chunks), at, done);
+      writeFully(fd, chunks, length, at, done);
     } catch (error) {
       done(error instanceof Error ? error : new Error(String(error)));
       continue;
