@@ -79,10 +79,10 @@ export interface ParserState {
   readonly delimiter: Uint8Array;
   readonly findDelimiter: SearchFunction;
   /**
-   * For each byte value, the lengths k of the delimiter prefixes that end with it (longest first):
-   * a chunk can end inside a delimiter only if its last byte is one of these prefixes' last byte.
+   * The delimiter prefixes that end with each byte value: a chunk can end inside a delimiter only
+   * if its last byte is one of these prefixes' last byte. See {@link indexPrefixes}.
    */
-  readonly prefixesEndingWith: ReadonlyArray<readonly number[] | undefined>;
+  readonly prefixes: PrefixIndex;
   /**
    * How many bytes at the end of the previous chunk matched the start of the delimiter. They are
    * the delimiter's own first bytes, so the count is all that is carried.
@@ -125,7 +125,7 @@ export function createParserState(boundary: string, config: ParserConfig): Parse
     events: [],
     delimiter,
     findDelimiter: createSearch(delimiter, usesNative),
-    prefixesEndingWith: indexPrefixes(delimiter),
+    prefixes: indexPrefixes(delimiter),
     // The first delimiter may open the body without a CRLF before it (RFC 2046 §5.1.1): start as
     // if a CRLF had been read, so one search finds "--boundary" at offset 0 and "\r\n--boundary" after a preamble.
     carriedDelimiter: 2,
@@ -312,11 +312,10 @@ function isDelimiterAt(delimiter: Uint8Array, chunk: Uint8Array, start: number):
 function findPrefixAtEnd(state: ParserState, chunk: Uint8Array, from: number): number {
   const length = chunk.length;
   if (length === 0) return -1;
-  const lengths = state.prefixesEndingWith[chunk[length - 1]!];
-  if (lengths === undefined) return -1;
+  const { longest, shorter } = state.prefixes;
   const delimiter = state.delimiter;
-  for (let i = 0; i < lengths.length; i++) {
-    const k = lengths[i]!;
+  // Longest first: k is the length of a prefix whose last byte is the chunk's.
+  for (let k = longest[chunk[length - 1]!]!; k !== 0; k = shorter[k]!) {
     const start = length - k;
     if (start < from) continue;
     let j = 0;
@@ -326,10 +325,29 @@ function findPrefixAtEnd(state: ParserState, chunk: Uint8Array, from: number): n
   return -1;
 }
 
-function indexPrefixes(delimiter: Uint8Array): Array<number[] | undefined> {
-  const table: Array<number[] | undefined> = new Array<number[] | undefined>(256).fill(undefined);
-  for (let k = delimiter.length - 1; k >= 1; k--) (table[delimiter[k - 1]!] ??= []).push(k);
-  return table;
+/**
+ * The proper prefixes of the delimiter by their last byte, as two chains of lengths: `longest[b]`
+ * is the length of the longest one ending with byte b (0: none), `shorter[k]` the next shorter one
+ * ending with the same byte as prefix k (0: none); a delimiter is at most 74 bytes (RFC 2046 caps
+ * the boundary at 70), so a byte holds a length. Two byte arrays (256 and m + 1 bytes), where an
+ * array of 256 lists took about 6 KiB of a parse's heap, 1.1 MiB at 200 uploads at once
+ * (docs/load.md, change 9), and its allocation led the cost of a parse's start.
+ */
+interface PrefixIndex {
+  readonly longest: Uint8Array;
+  readonly shorter: Uint8Array;
+}
+
+function indexPrefixes(delimiter: Uint8Array): PrefixIndex {
+  const longest = new Uint8Array(256);
+  const shorter = new Uint8Array(delimiter.length + 1);
+  // Shortest first, so that each longer prefix pushes the one before it down its chain.
+  for (let k = 1; k < delimiter.length; k++) {
+    const last = delimiter[k - 1]!;
+    shorter[k] = longest[last]!;
+    longest[last] = k;
+  }
+  return { longest, shorter };
 }
 
 // Bytes before a delimiter: the current part's data, or preamble to skip.
