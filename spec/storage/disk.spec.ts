@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs, { readlinkSync, readdirSync } from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -498,6 +499,31 @@ describe('createDiskStorage', () => {
       await Promise.all(writes);
       const files = await Promise.all(writers.map((writer) => writer.close()));
       expect(await Promise.all(files.map((file) => stored(file).then(String)))).toEqual(['file 0', 'file 1', 'file 2']);
+    });
+
+    it('should hand the opens, closes, renames and removals of files to the thread pool with the writes, after the turn', async () => {
+      const storage = createDiskStorage({ directory });
+      // The first file makes the folders; the calls below are those of every file after it.
+      await (await storage.create(info)).abort(new Error('done'));
+      const opens = jest.spyOn(fsPromises, 'open');
+      const renames = jest.spyOn(fsPromises, 'rename');
+      const removals = jest.spyOn(fsPromises, 'rm');
+      const creating = [0, 1].map((index) => storage.create({ ...info, index }));
+      await Promise.resolve();
+      expect(opens).not.toHaveBeenCalled();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(opens).toHaveBeenCalledTimes(2);
+      const [kept, dropped] = await Promise.all(creating);
+      await kept!.write(Buffer.from('kept'), 0);
+      const closing = kept!.close();
+      const aborting = dropped!.abort(new Error('dropped'));
+      // Each call is asked for in a later turn (after the descriptor's close), and still goes after it.
+      const file = await closing;
+      await aborting;
+      expect(renames).toHaveBeenCalledTimes(1);
+      expect(removals).toHaveBeenCalledTimes(1);
+      expect((await stored(file)).toString()).toBe('kept');
+      expect((await readdir(join(directory, file.id[0]!))).filter((name) => name.endsWith('.partial'))).toEqual([]);
     });
 
     it('should count and hash a retried write once when the attempt it replaces lands before it is handed over', async () => {
