@@ -5,9 +5,9 @@
  * covers exactly one of the 2-byte windows taken every m - 1 bytes, and a window that occurs
  * nowhere in the pattern (all but about 1 in 1500 in random data) rules out every occurrence
  * covering it. So the search reads 2 bytes in about 40, and its lookups (a bit per window) do not
- * wait on each other (Horspool's next position depends on the byte just read). Measured over a 100 MiB body
- * in 64 KiB chunks, it runs at about 1.5 times Node's native `Buffer.indexOf`, and at 3 times
- * over 1 KiB chunks, where the native call's own cost dominates. Data that keeps matching windows
+ * wait on each other (Horspool's next position depends on the byte just read). Measured over a
+ * 100 MiB body in 64 KiB chunks, it runs at about 1.5 times Node's native `Buffer.indexOf`, and at
+ * 3 times over 1 KiB chunks, where the native call's own cost dominates. Data that keeps matching windows
  * (a file of near-delimiters) hands the rest of the chunk to the fallback after a few misses.
  *
  * The fallback, and the search for shorter patterns, is `Buffer.prototype.indexOf` on Node (it

@@ -501,7 +501,7 @@ describe('createDiskStorage', () => {
       expect(await Promise.all(files.map((file) => stored(file).then(String)))).toEqual(['file 0', 'file 1', 'file 2']);
     });
 
-    it('should hand the opens, closes, renames and removals of files to the thread pool with the writes, after the turn', async () => {
+    it('should hand the opens of files to the thread pool with the writes, after the turn, and still close, rename and remove them', async () => {
       const storage = createDiskStorage({ directory });
       // The first file makes the folders; the calls below are those of every file after it.
       await (await storage.create(info)).abort(new Error('done'));
@@ -517,7 +517,7 @@ describe('createDiskStorage', () => {
       await kept!.write(Buffer.from('kept'), 0);
       const closing = kept!.close();
       const aborting = dropped!.abort(new Error('dropped'));
-      // Each call is asked for in a later turn (after the descriptor's close), and still goes after it.
+      // The close, rename and removal are handed over the same way, each in the turn it is asked for.
       const file = await closing;
       await aborting;
       expect(renames).toHaveBeenCalledTimes(1);

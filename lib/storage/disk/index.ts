@@ -257,10 +257,11 @@ class DiskWriter implements FileWriter<string> {
   }
 }
 
-// The writes asked for during one phase of the event loop go to the thread pool together, at its
-// end (setImmediate runs right after the phase that reads the sockets). Handed over one by one
-// between the reads, each could wake a pool thread that had gone to sleep, and on a busy machine
-// the woken thread takes the core from the event loop (docs/load.md).
+// The writes (and a file's other calls, below) asked for during one phase of the event loop go to
+// the thread pool together, at its end (setImmediate runs right after the phase that reads the
+// sockets). Handed over one by one between the reads, each could wake a pool thread that had gone
+// to sleep, and on a busy machine the woken thread takes the core from the event loop
+// (docs/load.md).
 interface PendingWrite {
   readonly fd: number;
   readonly chunks: readonly Buffer[];
