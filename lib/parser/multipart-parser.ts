@@ -329,7 +329,7 @@ function findPrefixAtEnd(state: ParserState, chunk: Uint8Array, from: number): n
  * The proper prefixes of the delimiter by their last byte, as two chains of lengths: `longest[b]`
  * is the length of the longest one ending with byte b (0: none), `shorter[k]` the next shorter one
  * ending with the same byte as prefix k (0: none); a delimiter is at most 74 bytes (RFC 2046 caps
- * the boundary at 70), so a byte holds a length. Two byte arrays (256 and m + 1 bytes), where an
+ * the boundary at 70), so a byte holds a length. Two byte arrays (256 and m bytes), where an
  * array of 256 lists took about 6 KiB of a parse's heap, 1.1 MiB at 200 uploads at once
  * (docs/load.md, change 9), and its allocation led the cost of a parse's start.
  */
@@ -340,7 +340,7 @@ interface PrefixIndex {
 
 function indexPrefixes(delimiter: Uint8Array): PrefixIndex {
   const longest = new Uint8Array(256);
-  const shorter = new Uint8Array(delimiter.length + 1);
+  const shorter = new Uint8Array(delimiter.length);
   // Shortest first, so that each longer prefix pushes the one before it down its chain.
   for (let k = 1; k < delimiter.length; k++) {
     const last = delimiter[k - 1]!;

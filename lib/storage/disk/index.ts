@@ -273,16 +273,16 @@ interface PendingWrite {
 }
 
 let pendingWrites: PendingWrite[] = [];
-// The other calls to the thread pool that a stored file makes (open, close, rename, rm), handed
-// over with the writes for the same reason: in a form of small files they are three in four of
-// its calls (docs/load.md, change 10).
-let pendingCalls: Array<() => void> = [];
+// The other calls to the thread pool that a stored file makes (open, close, rename, rm) wait for
+// the next hand-over and go with the writes, for the same reason: in a form of small files they
+// are three in four of its calls (docs/load.md, change 10).
+let nextHandOver: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 let isFlushScheduled = false;
 
 function scheduleFlush(): void {
   if (isFlushScheduled) return;
   isFlushScheduled = true;
-  setImmediate(flushWrites);
+  setImmediate(flush);
 }
 
 function submitWrite(write: PendingWrite): void {
@@ -290,26 +290,21 @@ function submitWrite(write: PendingWrite): void {
   scheduleFlush();
 }
 
-/** Makes a file-system call at the end of this phase, with the writes; its promise settles as the call's. */
+/**
+ * Makes a file-system call at the end of this phase, with the writes; its promise settles as the
+ * call's. `then` also turns a call that throws (a bad argument) into its own rejection alone.
+ */
 function handOver<T>(call: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    pendingCalls.push(() => {
-      // A call that throws instead of rejecting (a bad argument) fails alone, not the batch.
-      try {
-        call().then(resolve, reject);
-      } catch (error) {
-        reject(error);
-      }
-    });
-    scheduleFlush();
-  });
+  nextHandOver ??= deferred();
+  scheduleFlush();
+  return nextHandOver.promise.then(call);
 }
 
-function flushWrites(): void {
+function flush(): void {
   isFlushScheduled = false;
-  const calls = pendingCalls;
-  pendingCalls = [];
-  for (const call of calls) call();
+  // The waiting calls go in the microtasks right after this, still before the loop polls again.
+  nextHandOver?.resolve();
+  nextHandOver = undefined;
   const batch = pendingWrites;
   pendingWrites = [];
   for (const { fd, chunks, at, length, submitted, done } of batch) {
