@@ -5,7 +5,8 @@
  *
  *   node --require bench/load-probe.js bench/load-server.js <kind> <directory>     prints "PORT <n>"
  *
- * kinds: rx-multipart, multer, formidable, fastify-multipart (the demo server runs as itself:
+ * kinds: rx-multipart, express (multer's README code on rx-multipart/express), multer, formidable,
+ * fastify-multipart (the demo server runs as itself:
  * demo/server.mjs). Each answers 200 once every file of the upload is on disk, with
  * `{ files: [{ field, path, size }] }` in body order so the bench can check them, and an error
  * status otherwise. Every server limits a file to 50 MiB, the limit of the README's quick start.
@@ -55,6 +56,22 @@ function serveWithMulter() {
     );
 }
 
+/**
+ * multer's README code with `require('rx-multipart/express')` for `require('multer')`: what a multer
+ * user who switches without a rewrite runs.
+ * @param {string} cjs the package build to load (the run's snapshot, or --baseline's).
+ */
+function serveWithMulterDropIn(cjs = require('./dist.js').cjsDir()) {
+  const multer = require(join(cjs, 'express', 'index.cjs'));
+  const upload = multer({ storage: multer.diskStorage({ destination: directory }), limits: { fileSize: FILE_SIZE_LIMIT } }).any();
+  return (req, res) =>
+    upload(req, res, (error) =>
+      error
+        ? reply(res, error.status ?? (error.code === 'LIMIT_FILE_SIZE' ? 413 : 500), { error: String(error.message) })
+        : reply(res, 200, { files: req.files.map((file) => ({ field: file.fieldname, path: file.path, size: file.size })) }),
+    );
+}
+
 /** formidable's README: `formidable({ uploadDir }).parse(req, callback)`. */
 function serveWithFormidable() {
   const { formidable } = require('formidable');
@@ -97,6 +114,8 @@ const handlers = {
   'rx-multipart': () => serveWithRxMultipart(),
   // bench/load.js --baseline: the same server on an earlier build, in LOAD_BASELINE_DIST.
   'rx-multipart@baseline': () => serveWithRxMultipart(process.env.LOAD_BASELINE_DIST),
+  express: () => serveWithMulterDropIn(),
+  'express@baseline': () => serveWithMulterDropIn(process.env.LOAD_BASELINE_DIST),
   multer: serveWithMulter,
   formidable: serveWithFormidable,
 };

@@ -8,7 +8,7 @@ const MiB = 2 ** 20;
 const { computeMedian } = require('./report');
 
 const BASELINE = 'multer';
-const OURS = ['rx-multipart', 'demo'];
+const OURS = ['rx-multipart', 'demo', 'express'];
 
 /** The figures of one (scenario, server) over its rounds: each metric's median and round values. */
 function summarise(phases) {

@@ -8,7 +8,8 @@
  *   node bench/load.js                      2 rounds of every scenario and server; writes bench/load-results.md
  *   node bench/load.js --quick              1 round, 10 and 20 at once, few uploads: a smoke check (prints only)
  *   --rounds N                              rounds (default 2); the servers' order rotates each round
- *   --servers rx-multipart,demo,...         of rx-multipart, demo, multer, formidable, fastify-multipart
+ *   --servers rx-multipart,demo,...         of rx-multipart, demo, multer, formidable, fastify-multipart, and express
+ *                                           (multer's README code on rx-multipart/express; not in the default set)
  *   --scenarios file-50,form-200            of file-<n>, form-<n> for each concurrency n
  *   --concurrency 50,200                    uploads in flight (default 50 and 200)
  *   --uploads N                             uploads per phase (default 200 at 50 at once, 400 at 200)
@@ -21,11 +22,11 @@
  *                                           DIR/<scenario>.<server>.r<round>.heapprofile; node bench/heap-profile-summary.js sums one.
  *                                           Taking a profile forces a full collection: such a run says where memory is, not how fast
  *   --high-water-mark BYTES                 rx-multipart's highWaterMark option (a diagnostic; the README leaves it unset)
- *   --baseline DIR                          also run rx-multipart@baseline: the same server on the package built in DIR
+ *   --baseline DIR                          also run rx-multipart@baseline (and express@baseline with express): the same server on the package built in DIR
  *                                           (e.g. a worktree of an earlier commit after `npm run build`), in the same rounds
  *   --out FILE                              also write the report there
  *
- * Exits non-zero when rx-multipart or the demo left a file, answered wrong or failed a round; the
+ * Exits non-zero when rx-multipart, the demo or rx-multipart/express left a file, answered wrong or failed a round; the
  * peers' failures are reported as findings.
  */
 const fs = require('node:fs');
@@ -41,6 +42,8 @@ const STARTED_AT = new Date();
 const START_LOAD = os.loadavg();
 const RESULTS_FILE = path.join(__dirname, 'load-results.md');
 const SERVERS = ['rx-multipart', 'demo', 'multer', 'formidable', 'fastify-multipart'];
+// Servers run only when named in --servers.
+const OPTIONAL_SERVERS = ['express'];
 // rx-multipart's server on another build of the package (--baseline), to compare two versions in the same rounds.
 const BASELINE = 'rx-multipart@baseline';
 const MiB = 2 ** 20;
@@ -95,10 +98,11 @@ function parseArgs(argv) {
     options.rounds = 1;
     if (!argv.includes('--concurrency')) options.concurrency = [10, 20];
   }
-  for (const kind of options.servers) if (!SERVERS.includes(kind)) throw new Error(`unknown server ${kind}: ${SERVERS.join(', ')}`);
+  const known = [...SERVERS, ...OPTIONAL_SERVERS];
+  for (const kind of options.servers) if (!known.includes(kind)) throw new Error(`unknown server ${kind}: ${known.join(', ')}`);
   if (options.baseline !== undefined) {
     if (!fs.existsSync(path.join(options.baseline, 'dist', 'cjs', 'index.js'))) throw new Error(`--baseline ${options.baseline} has no dist/cjs/index.js: build it first`);
-    options.servers = [...options.servers, BASELINE];
+    options.servers = [...options.servers, ...(options.servers.includes('rx-multipart') ? [BASELINE] : []), ...(options.servers.includes('express') ? ['express@baseline'] : [])];
   }
   return options;
 }

@@ -1,11 +1,12 @@
 /**
  * diskStorage: multer's disk storage engine, with the same options, callbacks and file fields.
  */
-import { randomBytes } from 'node:crypto';
-import { close, createWriteStream, fsync, mkdirSync, open, unlink, type WriteStream } from 'node:fs';
+import { close, createWriteStream, fsync, mkdirSync, open, unlink, write, writev, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { handOverCall } from '../storage/disk/hand-over.js';
+import { randomId } from '../storage/stored-file.js';
 import { MulterError } from './multer-error.js';
 import type { Callback, MulterFile, StorageEngine, UploadRequest } from './storage-engine.js';
 
@@ -86,15 +87,15 @@ class DiskStorage implements StorageEngine {
     const path = join(destination, filename);
     // The upload failed while the names were being chosen: create nothing.
     if (file.stream.destroyed) return answer(new MulterError('STREAM_DESTROYED'));
-    const out = createWriteStream(path);
+    const out = createWriteStream(path, { fs: HANDED_OVER_FS });
     file.path = path;
     this.openStreams.set(file, out);
     out.once('close', () => this.openStreams.delete(file));
-    pipeline(file.stream, out, (error) => {
+    pipeToFile(file.stream, out, (error) => {
       if (error) {
         // multer leaves the partial file here (for `_removeFile`, if the request fails as a
         // whole); this engine removes it before it answers, so an error never leaves one.
-        return whenClosed(out, () => unlink(path, () => answer(error)));
+        return whenClosed(out, () => removeFile(path, () => answer(error)));
       }
       const done = (syncError: unknown): void => {
         if (syncError) return answer(syncError);
@@ -113,7 +114,7 @@ class DiskStorage implements StorageEngine {
     delete fields.path;
     // Nothing was written (the upload failed before the file was opened): nothing to remove.
     if (typeof path !== 'string') return callback(null);
-    const remove = (): void => unlink(path, (error) => callback(error && error.code !== 'ENOENT' ? error : null));
+    const remove = (): void => removeFile(path, (error) => callback(error && error.code !== 'ENOENT' ? error : null));
     const out = this.openStreams.get(file);
     if (out === undefined) return remove();
     whenClosed(out, remove);
@@ -144,8 +145,62 @@ export function isDiskStorage(engine: StorageEngine): boolean {
   return (engine as { [DISK]?: unknown })[DISK] === true;
 }
 
+// A file's open, writes, close and removal go to the thread pool with the other disk calls of the
+// same loop phase, at its end, as the disk storage's do: a WriteStream per file handing each call
+// over alone cost a form of 100 files of 10 KiB, 50 forms at once, about twice multer's CPU
+// (docs/load.md, change 11). The stream itself, and so its errors and `bytesWritten`, is Node's.
+const HANDED_OVER_FS = {
+  open(path: string, flags: string, mode: number, callback: (error: NodeJS.ErrnoException | null, fd: number) => void): void {
+    handOverCall(() => open(path, flags, mode, callback), (error) => callback(error, -1));
+  },
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: number | null, callback: (error: NodeJS.ErrnoException | null, written: number, buffer: Buffer) => void): void {
+    handOverCall(() => write(fd, buffer, offset, length, position, callback), (error) => callback(error, 0, buffer));
+  },
+  writev(fd: number, buffers: NodeJS.ArrayBufferView[], position: number | null, callback: (error: NodeJS.ErrnoException | null, written: number, buffers: NodeJS.ArrayBufferView[]) => void): void {
+    handOverCall(() => writev(fd, buffers, position, callback), (error) => callback(error, 0, buffers));
+  },
+  close(fd: number, callback: (error?: NodeJS.ErrnoException | null) => void): void {
+    handOverCall(() => close(fd, callback), callback);
+  },
+};
+
+/**
+ * `pipeline(source, out, callback)` for one stream into one file, without the AbortController that
+ * pipeline makes for each call: aborted at the end, it made an AbortError whose stack trace kept
+ * both streams (and what they held) alive long after, about twice multer's heap in a form of 100
+ * small files, 50 forms at once (docs/load.md, change 11). As pipeline: the first error of either
+ * stream destroys both, a source that closes before its end is an error, and the callback comes
+ * once, after the file is closed.
+ */
+function pipeToFile(source: Readable, out: WriteStream, callback: (error: Error | null) => void): void {
+  let failure: Error | null = null;
+  const fail = (error: Error): void => {
+    failure ??= error;
+    source.unpipe(out);
+    if (!source.destroyed) source.destroy(error);
+    if (!out.destroyed) out.destroy();
+  };
+  source.on('error', fail);
+  out.on('error', fail);
+  source.once('close', () => {
+    if (!source.readableEnded) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  });
+  out.once('close', () => {
+    if (failure === null && !out.writableFinished) failure = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    callback(failure);
+  });
+  source.pipe(out);
+}
+
+function removeFile(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
+  handOverCall(() => unlink(path, callback), callback);
+}
+
+// 128 random bits as 32 hex digits, as multer's names, drawn with the disk storage's ids (many at a
+// time): one `randomBytes` call per file is a call to the thread pool per file, which under load
+// cost as much as the file's writes (docs/load.md, change 11).
 function randomName(_req: UploadRequest, _file: MulterFile, callback: (error: Error | null, name: string) => void): void {
-  randomBytes(16, (error, bytes) => callback(error, error ? '' : bytes.toString('hex')));
+  callback(null, randomId());
 }
 
 function whenClosed(stream: WriteStream, then: () => void): void {

@@ -4,10 +4,10 @@
  * custom engines (multer's own disk engine among them), a client that goes away.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import realMulter from 'multer';
 import multer, { MulterError, type FileFilterCallback, type MulterFile, type StorageEngine } from '../../lib/express/index';
 import { MultipartError } from '../../lib/index';
@@ -280,6 +280,44 @@ describe('storages', () => {
     const { req } = await callMiddleware(multer({ storage: multer.diskStorage({ destination, flush: true }) }).single('f'), fakeRequest(formBody([upload('f', 'f', 'flushed')])));
     expect(readFileSync(req.file!.path, 'utf8')).toBe('flushed');
     expect(req.file!.destination).toBe(destination);
+  });
+
+  it("should fail with the disk's error when a file cannot be opened, and remove the files stored before it", async () => {
+    // The second file's folder does not exist: its open fails after the first file is stored.
+    const storage = multer.diskStorage({ destination: (_req, file, callback) => callback(null, file.fieldname === 'a' ? folder : join(folder, 'missing')) });
+    const { error } = await callMiddleware(multer({ storage }).any(), fakeRequest(formBody([upload('a', 'a', 'first'), upload('b', 'b', 'second')])));
+    expect(error).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it("should make diskStorage's opens, writes and closes at the end of the event loop's phase, with the other disk calls", async () => {
+    const opens = jest.spyOn(fs, 'open');
+    const storage = multer.diskStorage({ destination: folder });
+    const stream = new PassThrough();
+    const file = { fieldname: 'f', originalname: 'f', encoding: '7bit', mimetype: 'text/plain', stream } as unknown as MulterFile;
+    const answer = new Promise<Partial<MulterFile>>((resolve, reject) => storage._handleFile({} as never, file, (error, info) => (error ? reject(error) : resolve(info!))));
+    stream.end('handed over');
+    // The write stream asks for its open on the next tick; the call itself waits for the phase's end.
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(opens).not.toHaveBeenCalled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opens).toHaveBeenCalledTimes(1);
+    const info = await answer;
+    expect(readFileSync(info.path!, 'utf8')).toBe('handed over');
+    expect(info.size).toBe(11);
+    opens.mockRestore();
+  });
+
+  it('should name each file with 32 random hex digits, a new name each time', async () => {
+    // More files than the names drawn at a time (128), so that a second draw is used too.
+    const limits = { files: 300 };
+    const { req, error } = await callMiddleware(multer({ storage: multer.diskStorage({ destination: folder }), limits }).any(), fakeRequest(formBody(Array.from({ length: 300 }, (_, i) => upload('f', `f${i}`, 'x')))));
+    expect(error).toBeUndefined();
+    const names = filesOf(req).map((file) => file.filename);
+    expect(names).toHaveLength(300);
+    expect(names.every((name) => /^[0-9a-f]{32}$/.test(name))).toBe(true);
+    expect(new Set(names).size).toBe(300);
+    expect(readdirSync(folder).sort()).toEqual([...names].sort());
   });
 
   it('should fail with the error a destination callback gives, nothing written', async () => {

@@ -3,15 +3,15 @@
  * on close; a line appended to the folder's index then makes it visible, with its metadata. Ids
  * are generated; a client's filename is never a path.
  */
-import { writev as fsWritev } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readFileRange } from '../byte-range.js';
-import { checksumOf, ContentDigest, hashInto, skipBytes } from '../content-digest.js';
+import { checksumOf, ContentDigest, hashInto } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
+import { deferred, handOver, submitWrite } from './hand-over.js';
 
 export type { Checksum } from '../file-storage.js';
 export type { IndexCompaction } from './disk-index.js';
@@ -257,84 +257,4 @@ class DiskWriter implements FileWriter<string> {
   }
 }
 
-// The writes (and a file's other calls, below) asked for during one phase of the event loop go to
-// the thread pool together, at its end (setImmediate runs right after the phase that reads the
-// sockets). Handed over one by one between the reads, each could wake a pool thread that had gone
-// to sleep, and on a busy machine the woken thread takes the core from the event loop
-// (docs/load.md).
-interface PendingWrite {
-  readonly fd: number;
-  readonly chunks: readonly Buffer[];
-  readonly at: number;
-  readonly length: number;
-  /** Called once the write is handed over: work to overlap with it (the hashing). */
-  readonly submitted: () => void;
-  readonly done: (error?: Error) => void;
-}
-
-let pendingWrites: PendingWrite[] = [];
-// The other calls to the thread pool that a stored file makes (open, close, rename, rm) wait for
-// the next hand-over and go with the writes, for the same reason: in a form of small files they
-// are three in four of its calls (docs/load.md, change 10).
-let nextHandOver: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
-let isFlushScheduled = false;
-
-function scheduleFlush(): void {
-  if (isFlushScheduled) return;
-  isFlushScheduled = true;
-  setImmediate(flush);
-}
-
-function submitWrite(write: PendingWrite): void {
-  pendingWrites.push(write);
-  scheduleFlush();
-}
-
-/**
- * Makes a file-system call at the end of this phase, with the writes; its promise settles as the
- * call's. `then` also turns a call that throws (a bad argument) into its own rejection alone.
- */
-function handOver<T>(call: () => Promise<T>): Promise<T> {
-  nextHandOver ??= deferred();
-  scheduleFlush();
-  return nextHandOver.promise.then(call);
-}
-
-function flush(): void {
-  isFlushScheduled = false;
-  // The waiting calls go in the microtasks right after this, still before the loop polls again.
-  nextHandOver?.resolve();
-  nextHandOver = undefined;
-  const batch = pendingWrites;
-  pendingWrites = [];
-  for (const { fd, chunks, at, length, submitted, done } of batch) {
-    // A write Node refuses at once (a bad descriptor) fails that write alone, not the batch.
-    try {
-      writeFully(fd, chunks, length, at, done);
-    } catch (error) {
-      done(error instanceof Error ? error : new Error(String(error)));
-      continue;
-    }
-    submitted();
-  }
-}
-
-// One gathered write (no copy into one buffer); a positional write may be short, so finish it.
-// fs.writev with a callback on the FileHandle's descriptor: the promise API costs two async frames
-// and a promise request per write, which under load is a write per socket chunk (docs/load.md).
-function writeFully(fd: number, chunks: readonly Buffer[], length: number, at: number, done: (error?: Error) => void): void {
-  fsWritev(fd, chunks, at, (error, bytesWritten) => {
-    if (error !== null) return done(error);
-    if (bytesWritten === length) return done();
-    if (bytesWritten === 0) return done(new Error('The disk took no byte of a write.'));
-    writeFully(fd, skipBytes(chunks, bytesWritten), length - bytesWritten, at + bytesWritten, done);
-  });
-}
-
 const DONE = Promise.resolve();
-
-function deferred(): { readonly promise: Promise<void>; readonly resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((settle) => (resolve = settle));
-  return { promise, resolve };
-}
