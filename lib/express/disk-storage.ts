@@ -169,8 +169,8 @@ const HANDED_OVER_FS = {
  * pipeline makes for each call: aborted at the end, it made an AbortError whose stack trace kept
  * both streams (and what they held) alive long after, about twice multer's heap in a form of 100
  * small files, 50 forms at once (docs/load.md, change 11). As pipeline: the first error of either
- * stream destroys both, a source that closes before its end is an error, and the callback comes
- * once, after the file is closed.
+ * stream destroys both, either closing before its end is an error (and destroys the other), and the
+ * callback comes once, after the file is closed.
  */
 function pipeToFile(source: Readable, out: WriteStream, callback: (error: Error | null) => void): void {
   let failure: Error | null = null;
@@ -186,7 +186,8 @@ function pipeToFile(source: Readable, out: WriteStream, callback: (error: Error 
     if (!source.readableEnded) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
   });
   out.once('close', () => {
-    if (failure === null && !out.writableFinished) failure = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    // Destroyed before it finished, without an error (`_removeFile`): the source goes too.
+    if (failure === null && !out.writableFinished) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     callback(failure);
   });
   source.pipe(out);

@@ -291,21 +291,33 @@ describe('storages', () => {
   });
 
   it("should make diskStorage's opens, writes and closes at the end of the event loop's phase, with the other disk calls", async () => {
-    const opens = jest.spyOn(fs, 'open');
-    const storage = multer.diskStorage({ destination: folder });
-    const stream = new PassThrough();
-    const file = { fieldname: 'f', originalname: 'f', encoding: '7bit', mimetype: 'text/plain', stream } as unknown as MulterFile;
-    const answer = new Promise<Partial<MulterFile>>((resolve, reject) => storage._handleFile({} as never, file, (error, info) => (error ? reject(error) : resolve(info!))));
-    stream.end('handed over');
-    // The write stream asks for its open on the next tick; the call itself waits for the phase's end.
-    await new Promise((resolve) => process.nextTick(resolve));
-    expect(opens).not.toHaveBeenCalled();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(opens).toHaveBeenCalledTimes(1);
-    const info = await answer;
-    expect(readFileSync(info.path!, 'utf8')).toBe('handed over');
-    expect(info.size).toBe(11);
-    opens.mockRestore();
+    // Each call is recorded with whether it was made from the hand-over, which runs from setImmediate.
+    const made: Array<[string, boolean]> = [];
+    const fromHandOver = (): boolean => /\bflush\b/.test(new Error().stack ?? '');
+    const spies = (['open', 'write', 'writev', 'close'] as const).map((name) => {
+      const real = fs[name] as (...args: unknown[]) => unknown;
+      return jest.spyOn(fs, name).mockImplementation(((...args: unknown[]) => {
+        made.push([name, fromHandOver()]);
+        return real(...args);
+      }) as never);
+    });
+    try {
+      const storage = multer.diskStorage({ destination: folder });
+      const stream = new PassThrough();
+      const file = { fieldname: 'f', originalname: 'f', encoding: '7bit', mimetype: 'text/plain', stream } as unknown as MulterFile;
+      const answer = new Promise<Partial<MulterFile>>((resolve, reject) => storage._handleFile({} as never, file, (error, info) => (error ? reject(error) : resolve(info!))));
+      stream.end('handed over');
+      // The write stream asks for its open on the next tick; the call itself waits for the phase's end.
+      await new Promise((resolve) => process.nextTick(resolve));
+      expect(made).toEqual([]);
+      const info = await answer;
+      expect(readFileSync(info.path!, 'utf8')).toBe('handed over');
+      expect(info.size).toBe(11);
+      expect(made.map(([name]) => name)).toEqual(['open', 'write', 'close']);
+      expect(made.every(([, isHandedOver]) => isHandedOver)).toBe(true);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 
   it('should name each file with 32 random hex digits, a new name each time', async () => {

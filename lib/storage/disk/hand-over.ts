@@ -74,7 +74,8 @@ function flush(): void {
     try {
       call();
     } catch (error) {
-      fail(asError(error));
+      // Later, as the call's own answer would come: a `fail` that throws cannot stop the batch.
+      process.nextTick(fail, asError(error));
     }
   }
   const batch = pendingWrites;
