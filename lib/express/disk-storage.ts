@@ -147,7 +147,7 @@ export function isDiskStorage(engine: StorageEngine): boolean {
 
 // A file's open, writes, close and removal go to the thread pool with the other disk calls of the
 // same loop phase, at its end, as the disk storage's do: a WriteStream per file handing each call
-// over alone cost a form of 100 files of 10 KiB, 50 forms at once, about twice multer's CPU
+// over alone cost forms of 100 files of 10 KiB, 50 at once, 1.3 to 1.7 times multer's CPU
 // (docs/load.md, change 11). The stream itself, and so its errors and `bytesWritten`, is Node's.
 const HANDED_OVER_FS = {
   open(path: string, flags: string, mode: number, callback: (error: NodeJS.ErrnoException | null, fd: number) => void): void {
