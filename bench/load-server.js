@@ -44,14 +44,16 @@ function serveWithRxMultipart(cjs = require('./dist.js').cjsDir()) {
       });
 }
 
-/** multer's README: `multer({ storage: multer.diskStorage({ destination }) }).any()`, names it draws. */
-function serveWithMulter() {
-  const multer = require('multer');
+/**
+ * multer's README: `multer({ storage: multer.diskStorage({ destination }) }).any()`, names it draws.
+ * @param multer multer itself, or rx-multipart/express in its place (serveWithMulterDropIn).
+ */
+function serveWithMulter(multer = require('multer')) {
   const upload = multer({ storage: multer.diskStorage({ destination: directory }), limits: { fileSize: FILE_SIZE_LIMIT } }).any();
   return (req, res) =>
     upload(req, res, (error) =>
       error
-        ? reply(res, error.code === 'LIMIT_FILE_SIZE' ? 413 : 500, { error: String(error.message) })
+        ? reply(res, error.status ?? (error.code === 'LIMIT_FILE_SIZE' ? 413 : 500), { error: String(error.message) })
         : reply(res, 200, { files: req.files.map((file) => ({ field: file.fieldname, path: file.path, size: file.size })) }),
     );
 }
@@ -62,14 +64,7 @@ function serveWithMulter() {
  * @param {string} cjs the package build to load (the run's snapshot, or --baseline's).
  */
 function serveWithMulterDropIn(cjs = require('./dist.js').cjsDir()) {
-  const multer = require(join(cjs, 'express', 'index.cjs'));
-  const upload = multer({ storage: multer.diskStorage({ destination: directory }), limits: { fileSize: FILE_SIZE_LIMIT } }).any();
-  return (req, res) =>
-    upload(req, res, (error) =>
-      error
-        ? reply(res, error.status ?? (error.code === 'LIMIT_FILE_SIZE' ? 413 : 500), { error: String(error.message) })
-        : reply(res, 200, { files: req.files.map((file) => ({ field: file.fieldname, path: file.path, size: file.size })) }),
-    );
+  return serveWithMulter(require(join(cjs, 'express', 'index.cjs')));
 }
 
 /** formidable's README: `formidable({ uploadDir }).parse(req, callback)`. */
@@ -116,7 +111,7 @@ const handlers = {
   'rx-multipart@baseline': () => serveWithRxMultipart(process.env.LOAD_BASELINE_DIST),
   express: () => serveWithMulterDropIn(),
   'express@baseline': () => serveWithMulterDropIn(process.env.LOAD_BASELINE_DIST),
-  multer: serveWithMulter,
+  multer: () => serveWithMulter(),
   formidable: serveWithFormidable,
 };
 

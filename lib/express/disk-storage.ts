@@ -183,14 +183,19 @@ function pipeToFile(source: Readable, out: WriteStream, callback: (error: Error 
   source.on('error', fail);
   out.on('error', fail);
   source.once('close', () => {
-    if (!source.readableEnded) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    if (!source.readableEnded) fail(prematureClose());
   });
   out.once('close', () => {
     // Destroyed before it finished, without an error (`_removeFile`): the source goes too.
-    if (failure === null && !out.writableFinished) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    if (failure === null && !out.writableFinished) fail(prematureClose());
     callback(failure);
   });
   source.pipe(out);
+}
+
+/** The error pipeline reports for a stream that closed before its end. */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 function removeFile(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {

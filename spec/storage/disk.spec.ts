@@ -508,22 +508,26 @@ describe('createDiskStorage', () => {
       const opens = jest.spyOn(fsPromises, 'open');
       const renames = jest.spyOn(fsPromises, 'rename');
       const removals = jest.spyOn(fsPromises, 'rm');
-      const creating = [0, 1].map((index) => storage.create({ ...info, index }));
-      await Promise.resolve();
-      expect(opens).not.toHaveBeenCalled();
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(opens).toHaveBeenCalledTimes(2);
-      const [kept, dropped] = await Promise.all(creating);
-      await kept!.write(Buffer.from('kept'), 0);
-      const closing = kept!.close();
-      const aborting = dropped!.abort(new Error('dropped'));
-      // The close, rename and removal are handed over the same way, each in the turn it is asked for.
-      const file = await closing;
-      await aborting;
-      expect(renames).toHaveBeenCalledTimes(1);
-      expect(removals).toHaveBeenCalledTimes(1);
-      expect((await stored(file)).toString()).toBe('kept');
-      expect((await readdir(join(directory, file.id[0]!))).filter((name) => name.endsWith('.partial'))).toEqual([]);
+      try {
+        const creating = [0, 1].map((index) => storage.create({ ...info, index }));
+        await Promise.resolve();
+        expect(opens).not.toHaveBeenCalled();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(opens).toHaveBeenCalledTimes(2);
+        const [kept, dropped] = await Promise.all(creating);
+        await kept!.write(Buffer.from('kept'), 0);
+        const closing = kept!.close();
+        const aborting = dropped!.abort(new Error('dropped'));
+        // The close, rename and removal are handed over the same way, each in the turn it is asked for.
+        const file = await closing;
+        await aborting;
+        expect(renames).toHaveBeenCalledTimes(1);
+        expect(removals).toHaveBeenCalledTimes(1);
+        expect((await stored(file)).toString()).toBe('kept');
+        expect((await readdir(join(directory, file.id[0]!))).filter((name) => name.endsWith('.partial'))).toEqual([]);
+      } finally {
+        for (const spy of [opens, renames, removals]) spy.mockRestore();
+      }
     });
 
     it('should count and hash a retried write once when the attempt it replaces lands before it is handed over', async () => {

@@ -26,10 +26,9 @@ interface PendingCall {
 }
 
 let pendingWrites: PendingWrite[] = [];
+// A file's other calls (open, close, rename, removal), of either API: in a form of small files they
+// are three in four of its calls.
 let pendingCalls: PendingCall[] = [];
-// Calls of the promise API (open, close, rename, rm) wait for the next hand-over and go with the
-// writes: in a form of small files they are three in four of a file's calls.
-let nextHandOver: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 let isFlushScheduled = false;
 
 function scheduleFlush(): void {
@@ -46,12 +45,10 @@ export function submitWrite(write: PendingWrite): void {
 
 /**
  * Makes a promise-returning file-system call at the end of this phase; its promise settles as the
- * call's. `then` also turns a call that throws (a bad argument) into its own rejection alone.
+ * call's, and a call that throws (a bad argument) rejects it alone.
  */
 export function handOver<T>(call: () => Promise<T>): Promise<T> {
-  nextHandOver ??= deferred();
-  scheduleFlush();
-  return nextHandOver.promise.then(call);
+  return new Promise<T>((resolve, reject) => handOverCall(() => void call().then(resolve, reject), reject));
 }
 
 /**
@@ -65,9 +62,6 @@ export function handOverCall(call: () => void, fail: (error: Error) => void): vo
 
 function flush(): void {
   isFlushScheduled = false;
-  // The waiting promise calls go in the microtasks right after this, still before the loop polls.
-  nextHandOver?.resolve();
-  nextHandOver = undefined;
   const calls = pendingCalls;
   pendingCalls = [];
   for (const { call, fail } of calls) {
@@ -106,11 +100,4 @@ function writeFully(fd: number, chunks: readonly Buffer[], length: number, at: n
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** A promise and the function that resolves it. */
-export function deferred(): { readonly promise: Promise<void>; readonly resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((settle) => (resolve = settle));
-  return { promise, resolve };
 }

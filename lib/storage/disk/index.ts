@@ -11,7 +11,7 @@ import { checksumOf, ContentDigest, hashInto } from '../content-digest.js';
 import type { ByteRange, Checksum, FileInfo, FileStorage, FileWriter, StoredFile } from '../file-storage.js';
 import { fileNotFound, randomId, storedFileOf } from '../stored-file.js';
 import { DiskIndex, ID, type IndexCompaction, type IndexedFile } from './disk-index.js';
-import { deferred, handOver, submitWrite } from './hand-over.js';
+import { handOver, submitWrite } from './hand-over.js';
 
 export type { Checksum } from '../file-storage.js';
 export type { IndexCompaction } from './disk-index.js';
@@ -258,3 +258,10 @@ class DiskWriter implements FileWriter<string> {
 }
 
 const DONE = Promise.resolve();
+
+/** A promise and the function that resolves it. */
+function deferred(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
